@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("organisations.api_urls")),
     path("", include("connectors.api_urls")),
     path("", include("credentials.api_urls")),
     path("", include("connections.api_urls")),

@@ -8,11 +8,16 @@ import os
 import secrets
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+# Lets generic classes such as ModelAdmin[Model] be subscripted at runtime.
+django_stubs_ext.monkeypatch()
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-ENV_FILE = BASE_DIR / ".env"
+# The optional .env file; its path can be moved (tests do) with PATCHBAY_ENV_FILE.
+ENV_FILE = Path(os.environ.get("PATCHBAY_ENV_FILE") or BASE_DIR / ".env")
 
 env = environ.Env()
 if ENV_FILE.exists():

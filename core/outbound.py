@@ -174,14 +174,33 @@ class GuardedAdapter(HTTPAdapter):
 
 
 def guard(http: requests.Session) -> requests.Session:
-    """Route every request of ``http`` (e.g. an ``OAuth2Session``) through the seam."""
+    """Route every request of ``http`` (e.g. an ``OAuth2Session``) through the seam.
+
+    The adapter is mounted for every scheme, so ``ftp://`` or ``file://`` reach
+    :func:`check_url` and are refused like any other URL Patchbay must not call.
+    Callers building an ``OAuth2Session`` should still call :func:`check_url`
+    first: requests refuses a URL with no host before any adapter sees it.
+    """
     adapter = GuardedAdapter(max_retries=0)
-    http.mount("https://", adapter)
-    http.mount("http://", adapter)
+    http.adapters.clear()
+    http.mount("", adapter)
     http.trust_env = False
     http.max_redirects = 3
     return http
 
 
+class GuardedSession(requests.Session):
+    """A ``requests.Session`` whose every failure is an :class:`OutboundError`."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        check_url(url.decode() if isinstance(url, bytes) else url)
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except OutboundError:
+            raise
+        except requests.RequestException as exc:
+            raise OutboundError("connection", "The request could not be sent.") from exc
+
+
 def session() -> requests.Session:
-    return guard(requests.Session())
+    return guard(GuardedSession())

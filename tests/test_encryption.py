@@ -1,0 +1,170 @@
+"""Secrets at rest (SPEC §6): AES-256-GCM bound to organisation/table/column/row."""
+
+from __future__ import annotations
+
+import base64
+import os
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from credentials.crypto import DecryptionError, KeyRing, envelope_kid
+from credentials.models import Credential
+from organisations.models import Organisation
+
+SECRET = "s3cr3t-client-secret-value-7d1c"
+
+
+def _key(kid: str) -> str:
+    return f"{kid}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+def _credential(organisation: Organisation, secret: str = SECRET) -> Credential:
+    return Credential.objects.create(
+        organisation=organisation,
+        name="client",
+        type="oauth2-client",
+        data={"clientId": "client-1", "clientSecret": secret},
+    )
+
+
+def _raw_column(table: str, column: str, pk: object) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM {table} WHERE id = %s",
+            [pk.hex if connection.vendor == "sqlite" else pk],
+        )  # type: ignore[attr-defined]
+        return cursor.fetchone()[0]
+
+
+def test_it_stores_no_plaintext_secret_in_any_table(alice):
+    _credential(alice.organisation)
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+        for table in tables:
+            cursor.execute(f'SELECT * FROM "{table}"')
+            for row in cursor.fetchall():
+                assert SECRET not in repr(row), f"plaintext secret found in {table}"
+
+
+def test_it_reads_back_what_it_wrote(alice):
+    credential = _credential(alice.organisation)
+    fresh = Credential.objects.get(pk=credential.pk)
+    assert fresh.data == {"clientId": "client-1", "clientSecret": SECRET}
+
+
+def test_it_uses_a_fresh_nonce_for_every_write(alice):
+    credential = _credential(alice.organisation)
+    first = _raw_column("credentials_credential", "data", credential.pk)
+    credential.save()
+    second = _raw_column("credentials_credential", "data", credential.pk)
+    assert first != second
+    assert envelope_kid(first) == envelope_kid(second) == "test1"
+
+
+@pytest.mark.parametrize(
+    "other_org", [False, True], ids=["same-organisation", "other-organisation"]
+)
+def test_it_refuses_a_ciphertext_copied_into_another_row(alice, charlie, other_org):
+    source = _credential(alice.organisation)
+    target = _credential(charlie.organisation if other_org else alice.organisation, secret="other")
+    ciphertext = _raw_column("credentials_credential", "data", source.pk)
+    Credential.objects.filter(pk=target.pk).update(data=ciphertext)
+
+    copied = Credential.objects.get(pk=target.pk)
+    with pytest.raises(DecryptionError) as excinfo:
+        _ = copied.data
+    assert SECRET not in str(excinfo.value)
+    # The source row still decrypts: the refusal is about the row, not the key.
+    assert Credential.objects.get(pk=source.pk).data["clientSecret"] == SECRET
+
+
+def test_it_refuses_a_tampered_ciphertext(alice):
+    credential = _credential(alice.organisation)
+    envelope = _raw_column("credentials_credential", "data", credential.pk)
+    prefix, kid, blob = envelope.split(":", 2)
+    raw = bytearray(base64.urlsafe_b64decode(blob))
+    raw[-1] ^= 1
+    tampered = f"{prefix}:{kid}:{base64.urlsafe_b64encode(bytes(raw)).decode()}"
+    Credential.objects.filter(pk=credential.pk).update(data=tampered)
+    with pytest.raises(DecryptionError):
+        _ = Credential.objects.get(pk=credential.pk).data
+
+
+def test_it_refuses_plaintext_lookups_on_encrypted_fields(alice):
+    _credential(alice.organisation)
+    with pytest.raises(TypeError):
+        list(Credential.objects.filter(data={"clientSecret": SECRET}))
+
+
+def test_rotation_moves_everything_to_the_first_key_and_the_old_key_can_go(
+    alice, charlie, settings
+):
+    old, new = _key("old"), _key("new")
+    settings.PATCHBAY_ENCRYPTION_KEYS = old
+    credentials = [
+        _credential(org, secret=f"{SECRET}-{i}")
+        for i, org in enumerate([alice.organisation, charlie.organisation] * 3)
+    ]
+
+    settings.PATCHBAY_ENCRYPTION_KEYS = f"{new},{old}"
+    out = StringIO()
+    call_command("rotate_encryption_keys", "--batch-size", "2", stdout=out)
+    assert "credentials.Credential.data: 6/6 re-encrypted" in out.getvalue()
+    for credential in credentials:
+        assert envelope_kid(_raw_column("credentials_credential", "data", credential.pk)) == "new"
+
+    settings.PATCHBAY_ENCRYPTION_KEYS = new  # the old key is gone
+    for i, credential in enumerate(credentials):
+        assert Credential.objects.get(pk=credential.pk).data["clientSecret"] == f"{SECRET}-{i}"
+
+
+def test_rotation_is_resumable_and_skips_rows_already_rotated(alice, settings):
+    old, new = _key("old"), _key("new")
+    settings.PATCHBAY_ENCRYPTION_KEYS = old
+    first, second = _credential(alice.organisation), _credential(alice.organisation)
+    settings.PATCHBAY_ENCRYPTION_KEYS = f"{new},{old}"
+    first.save()  # as if an earlier, interrupted run had reached this row
+
+    out = StringIO()
+    call_command("rotate_encryption_keys", stdout=out)
+    assert "credentials.Credential.data: 1/1 re-encrypted" in out.getvalue()
+    assert envelope_kid(_raw_column("credentials_credential", "data", second.pk)) == "new"
+
+    again = StringIO()
+    call_command("rotate_encryption_keys", stdout=again)
+    assert "credentials.Credential.data: 0 to re-encrypt" in again.getvalue()
+
+
+def test_rotation_reports_values_it_cannot_decrypt_and_still_rotates_the_rest(alice, settings):
+    lost, old, new = _key("lost"), _key("old"), _key("new")
+    settings.PATCHBAY_ENCRYPTION_KEYS = lost
+    orphan = _credential(alice.organisation)
+    settings.PATCHBAY_ENCRYPTION_KEYS = old
+    kept = _credential(alice.organisation)
+    settings.PATCHBAY_ENCRYPTION_KEYS = f"{new},{old}"
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 value"):
+        call_command("rotate_encryption_keys", stdout=StringIO(), stderr=err)
+    assert str(orphan.pk) in err.getvalue()
+    assert SECRET not in err.getvalue()
+    assert envelope_kid(_raw_column("credentials_credential", "data", kept.pk)) == "new"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("", "holds no key"),
+        ("nokid", "kid:base64"),
+        ("k1:not-base64!", "not base64"),
+        (f"k1:{base64.b64encode(b'short').decode()}", "32 bytes"),
+        (f"{_key('k1')},{_key('k1')}", "appears twice"),
+        (f"bad kid:{base64.b64encode(os.urandom(32)).decode()}", "kid:base64"),
+    ],
+)
+def test_it_refuses_a_malformed_key_ring(spec, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        KeyRing.parse(spec)

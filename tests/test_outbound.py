@@ -1,0 +1,132 @@
+"""The outbound-HTTP seam: timeouts, size cap, SSRF guard, one exception type."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from core import outbound
+from core.outbound import OutboundError
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/big":
+            body = b"x" * 2_000_000
+        elif self.path == "/slow":
+            time.sleep(2)
+            body = b"late"
+        else:
+            body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_it_fetches_from_an_allowed_server(server):
+    response = outbound.session().get(f"{server}/ok")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
+
+
+def test_it_refuses_loopback_unless_private_networks_are_allowed(server, settings):
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(f"{server}/ok")
+    assert excinfo.value.kind == "blocked"
+
+
+def test_it_checks_the_address_actually_connected_to_not_only_the_name(server, settings):
+    # "localhost" is a name, not an IP literal: only the connect-time check can catch it.
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(server.replace("127.0.0.1", "localhost") + "/ok")
+    assert excinfo.value.kind == "blocked"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "127.0.0.1",
+        "::1",
+        "::ffff:127.0.0.1",
+        "fd00::1",
+        "0.0.0.0",
+    ],
+)
+def test_private_and_special_addresses_are_not_allowed(settings, address):
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    assert not outbound.address_allowed(address)
+
+
+def test_public_addresses_are_allowed(settings):
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    assert outbound.address_allowed("93.184.216.34")
+    assert outbound.address_allowed("2606:4700::1111")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "http://user:pw@127.0.0.1/",
+        "http://example.com/",
+        "https:///nohost",
+    ],
+)
+def test_it_refuses_urls_it_must_never_call(url):
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(url)
+    assert excinfo.value.kind in ("invalid_url", "connection")
+    assert "pw" not in excinfo.value.message
+
+
+def test_it_refuses_plain_http_without_the_insecure_setting(server, settings):
+    settings.PATCHBAY_ALLOW_INSECURE_HTTP = False
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(f"{server}/ok")
+    assert excinfo.value.kind == "invalid_url"
+
+
+def test_it_caps_the_response_size(server, settings):
+    settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES = 100_000
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(f"{server}/big")
+    assert excinfo.value.kind == "too_large"
+
+
+def test_it_times_out_whatever_the_caller_asked_for(server, settings):
+    settings.PATCHBAY_HTTP_TIMEOUT = (1.0, 0.3)
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(f"{server}/slow", timeout=60)
+    assert excinfo.value.kind == "timeout"
+
+
+def test_it_ignores_proxies_from_the_environment(server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://10.255.255.1:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://10.255.255.1:3128")
+    assert outbound.session().get(f"{server}/ok").status_code == 200
