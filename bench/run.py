@@ -1,0 +1,368 @@
+#!/usr/bin/env python
+"""Patchbay benchmark: gunicorn on PostgreSQL, measured from a second process.
+
+    make bench                      # or: .venv/bin/python bench/run.py --seconds 10
+
+Starts gunicorn against a fresh PostgreSQL database (``patchbay_bench`` on the
+server in ``BENCH_DATABASE_URL``, default the local one), seeds an organisation,
+API key, connector and a connection with five credentials, then measures
+requests/second and p50/p99 latency for each scenario beside an authenticated
+no-op endpoint (``GET /api/v2/o/{id}``) on the same server. Scenarios run
+interleaved in rounds so drift on a busy machine hits them alike, and the
+figures are printed with their ratio to the no-op.
+
+Query counts are checked by the test suite (django_assert_max_num_queries),
+not here; this script measures time only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DB_NAME = "patchbay_bench"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_env(port: int) -> dict[str, str]:
+    base_url = SERVER_URL.rsplit("/", 1)[0]
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"{base_url}/{DB_NAME}",
+        "SECRET_KEY": "bench-" + "k" * 50,
+        "PATCHBAY_ENCRYPTION_KEYS": "bench:" + base64.b64encode(b"b" * 32).decode(),
+        "PATCHBAY_ENV_FILE": "/nonexistent/.env",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PATCHBAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SECURE_SSL_REDIRECT": "false",
+        "PATCHBAY_ALLOW_INSECURE_HTTP": "true",
+        "PATCHBAY_ALLOW_PRIVATE_NETWORKS": "true",
+        "CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+def drive(
+    port: int, make_request: Callable[[], Request], seconds: float, concurrency: int, result: Result
+) -> None:
+    """``concurrency`` keep-alive clients send requests for ``seconds``."""
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        local: list[float] = []
+        errors = 0
+        while time.monotonic() < stop:
+            req = make_request()
+            started = time.perf_counter()
+            try:
+                conn.request(req.method, req.path, body=req.body, headers=req.headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status < 400
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            if ok:
+                local.append(time.perf_counter() - started)
+            else:
+                errors += 1
+        conn.close()
+        with lock:
+            result.latencies.extend(local)
+            result.errors += errors
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.elapsed += time.monotonic() - started
+
+
+Scenario = tuple[str, Callable[[], Request]]
+SCENARIO_FACTORIES: list[Callable[[dict[str, Any]], list[Scenario]]] = []
+
+
+def scenario(
+    factory: Callable[[dict[str, Any]], list[Scenario]],
+) -> Callable[[dict[str, Any]], list[Scenario]]:
+    SCENARIO_FACTORIES.append(factory)
+    return factory
+
+
+def seed() -> dict[str, Any]:
+    """Create the benchmark's data directly with the ORM (the API is what is measured)."""
+    import django
+
+    django.setup()
+    from connections.models import Connection, ConnectionCredential
+    from connectors.models import AuthSchemeConfig, Connector
+    from connectors.oauth2 import OAUTH2_DEFAULTS
+    from credentials.models import Credential
+    from organisations.keys import api_key_create
+    from organisations.models import Organisation
+
+    organisation = Organisation.objects.create(name="Bench Org")
+    key = api_key_create(organisation=organisation, name="bench").key
+    client = Credential.objects.create(
+        organisation=organisation,
+        name="client",
+        type="oauth2-client",
+        data={
+            "clientId": "bench-client",
+            "clientSecret": "bench-secret",
+            "tokenUrl": "https://provider.example/token",
+        },
+    )
+    connector = Connector.objects.create(
+        organisation=organisation, name="Bench", base_url="https://api.example"
+    )
+    oauth2 = AuthSchemeConfig.objects.create(
+        organisation=organisation,
+        connector=connector,
+        config_id="oauth2",
+        type="oauth2",
+        settings={
+            **OAUTH2_DEFAULTS,
+            "authorizeUrl": "https://provider.example/authorize",
+            "tokenUrl": "https://provider.example/token",
+            "defaultScopes": ["read"],
+            "grant": {
+                "type": "authorizationCode",
+                "authorizationCode": {
+                    "credentialId": str(client.pk),
+                    "organisationId": str(organisation.pk),
+                    "clientId": "bench-client",
+                },
+            },
+        },
+    )
+    connection = Connection.objects.create(
+        organisation=organisation, connector=connector, name="five"
+    )
+    for i in range(5):
+        config = (
+            oauth2
+            if i == 4
+            else AuthSchemeConfig.objects.create(
+                organisation=organisation,
+                connector=connector,
+                config_id=f"key{i}",
+                type="api-key",
+                settings={"name": f"X-Key-{i}", "in": "header"},
+            )
+        )
+        credential = Credential.objects.create(
+            organisation=organisation,
+            name=f"cred{i}",
+            type="oauth2-token" if i == 4 else "string",
+            data={
+                "accessToken": "at",
+                "refreshToken": "rt",
+                "tokenType": "Bearer",
+                "scopes": ["read"],
+                "expiresAt": None,
+            }
+            if i == 4
+            else {"value": f"secret-{i}"},
+        )
+        ConnectionCredential.objects.create(
+            connection=connection, auth_scheme_config=config, credential=credential, position=i
+        )
+    return {
+        "organisation_id": str(organisation.pk),
+        "key": key,
+        "connector_id": str(connector.pk),
+        "client_credential_id": str(client.pk),
+        "connection_id": str(connection.pk),
+    }
+
+
+@scenario
+def core_scenarios(ctx: dict[str, Any]) -> list[Scenario]:
+    auth = {"Authorization": f"Bearer {ctx['key']}"}
+    org = ctx["organisation_id"]
+    body = json.dumps(
+        {
+            "authorizeUrl": "https://provider.example/authorize",
+            "clientId": "bench-client",
+            "credential": {"id": ctx["client_credential_id"], "organisationId": org},
+            "scopes": ["read", "write"],
+        }
+    ).encode()
+    return [
+        ("no-op GET /o/{id}", lambda: Request("GET", f"/api/v2/o/{org}", headers=auth)),
+        (
+            "initialise",
+            lambda: Request(
+                "POST",
+                f"/api/v2/o/{org}/connectors/{ctx['connector_id']}/oauth2/initialise",
+                body=body,
+                headers={**auth, "Content-Type": "application/json"},
+            ),
+        ),
+        (
+            "GET connection (5 credentials)",
+            lambda: Request(
+                "GET", f"/api/v2/o/{org}/connections/{ctx['connection_id']}", headers=auth
+            ),
+        ),
+    ]
+
+
+def wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("gunicorn exited early; see its output above.")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not become healthy in 60 s.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per scenario per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--only", default="", help="run only scenarios whose name contains this")
+    args = parser.parse_args()
+
+    port = _free_port()
+    env = bench_env(port)
+    os.environ.update(env)
+    recreate_database()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    ctx = seed()
+    ctx["port"] = port
+
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        wait_for(port, gunicorn)
+        scenarios = [s for factory in SCENARIO_FACTORIES for s in factory(ctx)]
+        scenarios = [s for s in scenarios if args.only in s[0] or s[0].startswith("no-op")]
+        results = {name: Result(name) for name, _ in scenarios}
+        for name, make in scenarios:  # warm up every worker and connection pool
+            drive(port, make, 1.0, args.concurrency, Result(name))
+        for _ in range(args.rounds):
+            for name, make in scenarios:
+                drive(port, make, args.seconds, args.concurrency, results[name])
+        for hook in POST_HOOKS:
+            hook(ctx)
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+
+    baseline = results[scenarios[0][0]]
+    print(
+        f"\ngunicorn {args.workers} sync workers, {args.concurrency} clients, "
+        f"{args.rounds} x {args.seconds:g} s per scenario, PostgreSQL, {os.cpu_count()} cores\n"
+    )
+    print(f"{'scenario':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'ratio':>8}")
+    for name, _ in scenarios:
+        r = results[name]
+        ratio = r.rps / baseline.rps if baseline.rps else float("nan")
+        print(
+            f"{name:<36}{r.rps:>9.0f}{r.pct(0.5):>9.2f}{r.pct(0.99):>9.2f}{r.errors:>8}{ratio:>8.2f}"
+        )
+    for line in EXTRA_LINES:
+        print(line)
+
+
+# Later scenarios (embed, token lifecycle) can append figures that are not req/s.
+POST_HOOKS: list[Callable[[dict[str, Any]], None]] = []
+EXTRA_LINES: list[str] = []
+
+if __name__ == "__main__":
+    main()
