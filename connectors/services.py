@@ -1,0 +1,366 @@
+"""Writes of connectors and their auth scheme configs (SPEC §4).
+
+Validation of a config's settings is in :mod:`connectors.schemes`; here the
+credential references it names are resolved inside the connector's
+organisation, and OAuth 2.0 grant clients given as ``clientId`` +
+``clientSecret`` become ``oauth2-client`` credentials, so no client secret is
+ever stored in ``AuthSchemeConfig.settings``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from typing import Any, Final
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from connectors.models import AuthSchemeConfig, Connector
+from connectors.schemes import CleanScheme, clean_config_id, parse_auth_scheme_config
+from core.errors import FieldError, PatchbayError
+from core.text import parse_uuid
+from core.validation import Problems, clean_text, clean_url, join
+from credentials.models import Credential, CredentialType
+from credentials.selectors import credential_get
+from credentials.services import oauth2_client_credential_create
+from organisations.models import Organisation
+
+logger = logging.getLogger("patchbay.connectors")
+
+MAX_AUTH_SCHEME_CONFIGS = 20
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+
+
+# --- connectors -----------------------------------------------------------------------
+
+
+def _clean_connector_fields(
+    *, name: Any, base_url: Any, problems: Problems
+) -> tuple[str | None, str | None]:
+    clean_name = None
+    if not isinstance(name, _Unset):
+        text = clean_text(name, "name", problems, max_length=200, required=True)
+        clean_name = text.strip() if text is not None else None
+    clean_base = None
+    if not isinstance(base_url, _Unset):
+        clean_base = clean_url(base_url if base_url is not None else "", "baseUrl", problems) or ""
+    return clean_name, clean_base
+
+
+def _parse_configs(raw: Any, problems: Problems) -> list[CleanScheme]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.add("authSchemeConfigs", "Must be a list of auth scheme configs.")
+        return []
+    if len(raw) > MAX_AUTH_SCHEME_CONFIGS:
+        problems.add("authSchemeConfigs", f"Must have at most {MAX_AUTH_SCHEME_CONFIGS} configs.")
+        return []
+    schemes: list[CleanScheme] = []
+    for index, item in enumerate(raw):
+        try:
+            scheme = parse_auth_scheme_config(item, path=f"authSchemeConfigs[{index}]")
+        except PatchbayError as exc:
+            problems.fields.extend(exc.fields)
+            continue
+        if scheme.config_id is None:
+            scheme.config_id = uuid.uuid4().hex
+        schemes.append(scheme)
+    seen: set[str] = set()
+    for index, scheme in enumerate(schemes):
+        if scheme.config_id in seen:
+            problems.add(f"authSchemeConfigs[{index}].id", "Must be unique within the connector.")
+        seen.add(scheme.config_id or "")
+    return schemes
+
+
+def _name_conflict(name: str) -> PatchbayError:
+    return PatchbayError(
+        "conflict",
+        "A connector with this name already exists in the organisation.",
+        status=409,
+        fields=[FieldError("name", "Already used.")],
+    )
+
+
+def connector_create(
+    *,
+    organisation: Organisation,
+    name: str,
+    base_url: str = "",
+    auth_scheme_configs: list[dict[str, Any]] | None = None,
+) -> Connector:
+    """Create a connector and its auth scheme configs in one transaction.
+
+    Names are unique per organisation (409 ``conflict``).
+    """
+    problems = Problems()
+    clean_name, clean_base = _clean_connector_fields(
+        name=name, base_url=base_url, problems=problems
+    )
+    schemes = _parse_configs(auth_scheme_configs, problems)
+    problems.raise_if_any()
+    assert clean_name is not None
+    try:
+        with transaction.atomic():
+            if Connector.objects.filter(organisation=organisation, name=clean_name).exists():
+                raise _name_conflict(clean_name)
+            connector = Connector.objects.create(
+                organisation=organisation, name=clean_name, base_url=clean_base or ""
+            )
+            for position, scheme in enumerate(schemes):
+                _config_save(
+                    connector=connector,
+                    scheme=scheme,
+                    position=position,
+                    existing=None,
+                )
+    except IntegrityError as exc:  # a concurrent create with the same name
+        raise _name_conflict(clean_name) from exc
+    logger.info("connector created id=%s organisation=%s", connector.pk, organisation.pk)
+    return connector
+
+
+def connector_update(
+    *,
+    connector: Connector,
+    name: str | _Unset = UNSET,
+    base_url: str | _Unset = UNSET,
+    auth_scheme_configs: list[dict[str, Any]] | _Unset = UNSET,
+) -> Connector:
+    """Change a connector. ``auth_scheme_configs``, when given, is the complete new list:
+    configs are created or replaced by id, and configs left out are deleted
+    (409 ``auth_scheme_config_in_use`` if a connection uses one)."""
+    problems = Problems()
+    clean_name, clean_base = _clean_connector_fields(
+        name=name, base_url=base_url, problems=problems
+    )
+    schemes = (
+        None
+        if isinstance(auth_scheme_configs, _Unset)
+        else _parse_configs(auth_scheme_configs, problems)
+    )
+    problems.raise_if_any()
+    try:
+        with transaction.atomic():
+            if clean_name is not None and clean_name != connector.name:
+                taken = Connector.objects.filter(
+                    organisation_id=connector.organisation_id, name=clean_name
+                ).exclude(pk=connector.pk)
+                if taken.exists():
+                    raise _name_conflict(clean_name)
+                connector.name = clean_name
+            if clean_base is not None:
+                connector.base_url = clean_base
+            connector.save()
+            if schemes is not None:
+                existing = {
+                    c.config_id: c
+                    for c in AuthSchemeConfig.objects.select_for_update().filter(
+                        connector=connector
+                    )
+                }
+                wanted = {s.config_id for s in schemes}
+                for config_id, config in existing.items():
+                    if config_id not in wanted:
+                        _config_delete(config)
+                for position, scheme in enumerate(schemes):
+                    _config_save(
+                        connector=connector,
+                        scheme=scheme,
+                        position=position,
+                        existing=existing.get(scheme.config_id or ""),
+                    )
+    except IntegrityError as exc:
+        raise _name_conflict(clean_name or connector.name) from exc
+    # Drop any prefetched configs so the caller's representation is fresh.
+    return Connector.objects.get(pk=connector.pk)
+
+
+def connector_delete(*, connector: Connector) -> None:
+    """Delete a connector and its configs.
+
+    A connector with connections is not deleted (409 ``connector_in_use``):
+    deleting it would silently delete every customer's connection and tokens.
+    """
+    from connections.models import Connection
+
+    with transaction.atomic():
+        if Connection.objects.filter(connector=connector).exists():
+            raise PatchbayError(
+                "connector_in_use",
+                "The connector has connections; delete them first.",
+                status=409,
+            )
+        connector_id = connector.pk
+        connector.delete()
+    logger.info("connector deleted id=%s", connector_id)
+
+
+# --- auth scheme configs ----------------------------------------------------------------
+
+
+def auth_scheme_config_put(
+    *, connector: Connector, config_id: str, data: Any
+) -> tuple[AuthSchemeConfig, bool]:
+    """Create or replace the config ``config_id`` of ``connector``; True when created.
+
+    ``id`` in ``data``, if given, must equal ``config_id``. Replacing keeps
+    write-only secrets that are not given again (a client cannot read them
+    back). Changing the type of a config a connection uses is refused (409
+    ``auth_scheme_config_in_use``).
+    """
+    problems = Problems()
+    clean_config_id(config_id, "id", problems)
+    problems.raise_if_any()
+    scheme = parse_auth_scheme_config(data)
+    if scheme.config_id is not None and scheme.config_id != config_id:
+        raise PatchbayError(
+            "invalid_request",
+            "id: Must equal the id in the path.",
+            fields=[FieldError("id", "Must equal the id in the path.")],
+        )
+    scheme.config_id = config_id
+    try:
+        with transaction.atomic():
+            # Lock the connector: concurrent PUTs of one connector's configs queue up.
+            Connector.objects.select_for_update().filter(pk=connector.pk).first()
+            existing = (
+                AuthSchemeConfig.objects.select_for_update()
+                .filter(connector=connector, config_id=config_id)
+                .first()
+            )
+            if existing is not None:
+                if existing.type != scheme.type and _config_in_use(existing):
+                    raise _in_use()
+                position = existing.position
+            else:
+                top = AuthSchemeConfig.objects.filter(connector=connector).aggregate(
+                    top=Max("position")
+                )["top"]
+                position = 0 if top is None else top + 1
+            config = _config_save(
+                connector=connector, scheme=scheme, position=position, existing=existing
+            )
+            connector.save(update_fields=["updated_at"])
+    except IntegrityError as exc:
+        raise PatchbayError(
+            "conflict", "The config was created concurrently; retry.", status=409
+        ) from exc
+    return config, existing is None
+
+
+def auth_scheme_config_delete(*, auth_scheme_config: AuthSchemeConfig) -> None:
+    """Delete a config; 409 ``auth_scheme_config_in_use`` while a connection uses it."""
+    with transaction.atomic():
+        _config_delete(auth_scheme_config)
+        Connector.objects.get(pk=auth_scheme_config.connector_id).save(update_fields=["updated_at"])
+
+
+def _config_in_use(config: AuthSchemeConfig) -> bool:
+    from connections.models import ConnectionCredential
+
+    return ConnectionCredential.objects.filter(auth_scheme_config=config).exists()
+
+
+def _in_use() -> PatchbayError:
+    return PatchbayError(
+        "auth_scheme_config_in_use",
+        "A connection uses this auth scheme config; delete or change the connection first.",
+        status=409,
+    )
+
+
+def _config_delete(config: AuthSchemeConfig) -> None:
+    if _config_in_use(config):
+        raise _in_use()
+    config.delete()
+
+
+def _same_organisation(given: str | None, organisation: Organisation) -> bool:
+    return given is None or parse_uuid(given) == organisation.pk
+
+
+def _reference_not_found(path: str) -> PatchbayError:
+    return PatchbayError(
+        "not_found",
+        "No such credential.",
+        status=404,
+        fields=[FieldError(path, "No such credential.")],
+    )
+
+
+def _config_save(
+    *,
+    connector: Connector,
+    scheme: CleanScheme,
+    position: int,
+    existing: AuthSchemeConfig | None,
+) -> AuthSchemeConfig:
+    """Resolve a clean scheme's references in the connector's organisation and store it."""
+    organisation = connector.organisation
+    settings = copy.deepcopy(scheme.settings)
+    for ref in scheme.credential_refs:
+        ref_path = ref.path  # already the full API path (parsed with the list prefix)
+        if not _same_organisation(ref.organisation_id, organisation):
+            raise _reference_not_found(ref_path)
+        try:
+            credential = credential_get(
+                organisation=organisation, credential_id=ref.credential_id, type=ref.required_type
+            )
+        except PatchbayError as exc:
+            raise _reference_not_found(ref_path) from exc
+        if ref.grant is not None:
+            item_path = ref_path.rsplit(".", 1)[0]
+            settings["grant"][ref.grant] = _grant_entry(credential, ref.client_id, item_path)
+    for client in scheme.grant_clients:
+        if not _same_organisation(client.organisation_id, organisation):
+            raise _reference_not_found(join(client.path, "organisationId"))
+        credential = oauth2_client_credential_create(
+            organisation=organisation,
+            name=f"{connector.name} / {scheme.config_id} / {client.grant}"[:200],
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            token_url=settings.get("tokenUrl") or "",
+            scopes=settings.get("defaultScopes") or [],
+        )
+        settings["grant"][client.grant] = _grant_entry(credential, None, client.path)
+    secrets = scheme.secrets
+    if secrets is None and existing is not None and existing.type == scheme.type:
+        secrets = existing.secrets
+    config = existing or AuthSchemeConfig(
+        organisation=organisation, connector=connector, config_id=scheme.config_id or ""
+    )
+    config.type = scheme.type
+    config.description = scheme.description
+    config.settings = settings
+    config.secrets = secrets
+    config.position = position
+    config.save()
+    return config
+
+
+def _grant_entry(credential: Credential, client_id: str | None, path: str) -> dict[str, Any]:
+    data = credential.data if isinstance(credential.data, dict) else {}
+    stored_client_id = data.get("clientId")
+    if client_id is not None and client_id != stored_client_id:
+        raise PatchbayError(
+            "client_id_mismatch",
+            "clientId does not match the credential's client id.",
+            fields=[FieldError(join(path, "clientId"), "Does not match.")],
+        )
+    assert credential.type == CredentialType.OAUTH2_CLIENT
+    return {
+        "credentialId": str(credential.pk),
+        "organisationId": str(credential.organisation_id),
+        "clientId": stored_client_id,
+    }

@@ -1,0 +1,105 @@
+"""The connectors API (SPEC §4): parse, call a service, answer the representation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from connectors.models import Connector
+from connectors.representation import auth_scheme_config_repr, connector_repr
+from connectors.selectors import auth_scheme_config_get, connector_get, connector_list
+from connectors.services import (
+    UNSET,
+    auth_scheme_config_delete,
+    auth_scheme_config_put,
+    connector_create,
+    connector_delete,
+    connector_update,
+)
+from core.validation import Problems, check_object
+from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
+
+WRITABLE = frozenset({"name", "baseUrl", "authSchemeConfigs"})
+READ_ONLY = frozenset({"id", "createdAt", "updatedAt"})
+
+
+def _body(request: Request) -> dict[str, Any]:
+    problems = Problems()
+    body = check_object(request.data, "", problems, allowed=WRITABLE | READ_ONLY)
+    problems.raise_if_any()
+    assert body is not None
+    return body
+
+
+class ConnectorViewSet(OrganisationScopedViewSet):
+    lookup_url_kwarg = "connector_id"
+
+    def get_queryset(self) -> Any:
+        return connector_list(organisation=self.organisation)
+
+    def list(self, request: Request, organisation_id: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset()) or []
+        return self.get_paginated_response([connector_repr(c) for c in page])
+
+    def create(self, request: Request, organisation_id: str) -> Response:
+        organisation = self.organisation  # 404 for other organisations before reading the body
+        body = _body(request)
+        connector = connector_create(
+            organisation=organisation,
+            name=body.get("name", ""),  # validated by the service
+            base_url=body.get("baseUrl") or "",
+            auth_scheme_configs=body.get("authSchemeConfigs"),
+        )
+        connector = connector_get(organisation=organisation, connector_id=connector.pk)
+        return Response(connector_repr(connector), status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, organisation_id: str, connector_id: str) -> Response:
+        return Response(connector_repr(self._connector()))
+
+    def partial_update(self, request: Request, organisation_id: str, connector_id: str) -> Response:
+        connector = self._connector()
+        body = _body(request)
+        connector_update(
+            connector=connector,
+            name=body.get("name", UNSET),
+            base_url=body.get("baseUrl", UNSET),
+            auth_scheme_configs=body.get("authSchemeConfigs", UNSET),
+        )
+        connector = connector_get(organisation=self.organisation, connector_id=connector.pk)
+        return Response(connector_repr(connector))
+
+    def destroy(self, request: Request, organisation_id: str, connector_id: str) -> Response:
+        connector_delete(connector=self._connector())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _connector(self) -> Connector:
+        connector = self.get_object()
+        assert isinstance(connector, Connector)
+        return connector
+
+
+class AuthSchemeConfigView(OrganisationScopedMixin):
+    """``PUT`` creates or replaces the config with the client-chosen id; ``DELETE`` removes it."""
+
+    def put(
+        self, request: Request, organisation_id: str, connector_id: str, config_id: str
+    ) -> Response:
+        connector = connector_get(organisation=self.organisation, connector_id=connector_id)
+        config, created = auth_scheme_config_put(
+            connector=connector, config_id=config_id, data=request.data
+        )
+        return Response(
+            auth_scheme_config_repr(config),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    def delete(
+        self, request: Request, organisation_id: str, connector_id: str, config_id: str
+    ) -> Response:
+        connector = connector_get(organisation=self.organisation, connector_id=connector_id)
+        config = auth_scheme_config_get(connector=connector, config_id=config_id)
+        auth_scheme_config_delete(auth_scheme_config=config)
+        return Response(status=status.HTTP_204_NO_CONTENT)
