@@ -215,6 +215,9 @@ LOGGING = {
     "loggers": {
         # Django logs the full request on 4xx/5xx; keep its noise at warning.
         "django.request": {"level": "ERROR"},
+        # Both log token request bodies and issued tokens at DEBUG: never let them.
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
     },
 }
 

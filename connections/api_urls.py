@@ -1,5 +1,33 @@
+"""Connection and OAuth 2.0 routes. ``<str:>`` converters: a malformed id answers the JSON 404."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from connections.views import CallbackApiView, ConnectionViewSet, InitialiseView
+
+connection_collection = ConnectionViewSet.as_view({"get": "list", "post": "create"})
+connection_detail = ConnectionViewSet.as_view(
+    {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+)
+connection_access_token = ConnectionViewSet.as_view({"get": "access_token"})
+
+urlpatterns = [
+    path(
+        "o/<str:organisation_id>/connectors/<str:connector_id>/oauth2/initialise",
+        InitialiseView.as_view(),
+        name="oauth2-initialise",
+    ),
+    path("connections/oauth2/callback", CallbackApiView.as_view(), name="oauth2-callback-api"),
+    path("o/<str:organisation_id>/connections", connection_collection, name="connection-list"),
+    path(
+        "o/<str:organisation_id>/connections/<str:connection_id>",
+        connection_detail,
+        name="connection-detail",
+    ),
+    path(
+        "o/<str:organisation_id>/connections/<str:connection_id>/access-token",
+        connection_access_token,
+        name="connection-access-token",
+    ),
+]

@@ -54,6 +54,15 @@ class ConnectionCredential(models.Model):
     )
     auth_scheme_config = models.ForeignKey("connectors.AuthSchemeConfig", on_delete=models.PROTECT)
     credential = models.ForeignKey("credentials.Credential", on_delete=models.CASCADE)
+    # For an OAuth 2.0 token: the oauth2-client credential it was issued to, whose
+    # secret refreshing it needs.
+    client_credential = models.ForeignKey(
+        "credentials.Credential",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -1,5 +1,11 @@
+"""Browser routes under ``/connections/``: the OAuth 2.0 redirect URI registered at providers."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from connections.views import callback_page
+
+urlpatterns = [
+    path("oauth2/callback", callback_page, name="oauth2-callback"),
+]

@@ -1,0 +1,53 @@
+"""The OAuth 2.0 authorization-code flow, used by every entry point alike.
+
+The REST API, the browser callback page and (later) the hub-scoped embed API
+all call these functions. They take and return dataclasses and raise
+:class:`core.errors.PatchbayError`; they never see or build HTTP responses.
+
+* :func:`authorisation_initialise` (``InitialiseParams`` → ``InitialiseResult``):
+  validate an initialise request, store an :class:`AuthorisationRequest`, build
+  the provider's authorize URL (SPEC §5.1).
+* :func:`callback_params_parse` + :func:`authorisation_complete`
+  (``CallbackParams`` → ``AuthorisationOutcome``): consume the state, exchange
+  the code, store the token credential and the connection (SPEC §5.2).
+* :func:`access_token_get` (``Connection`` → ``AccessToken``): the token of a
+  connection (SPEC §5.3; refresh slots in there).
+"""
+
+from __future__ import annotations
+
+from connections.oauth.callback import (
+    AuthorisationOutcome,
+    CallbackParams,
+    ProviderError,
+    authorisation_complete,
+    callback_params_parse,
+)
+from connections.oauth.initialise import (
+    InitialiseParams,
+    InitialiseResult,
+    authorisation_initialise,
+)
+from connections.oauth.tokens import (
+    AccessToken,
+    TokenExchangeFailed,
+    TokenSet,
+    access_token_get,
+    token_exchange,
+)
+
+__all__ = [
+    "AccessToken",
+    "AuthorisationOutcome",
+    "CallbackParams",
+    "InitialiseParams",
+    "InitialiseResult",
+    "ProviderError",
+    "TokenExchangeFailed",
+    "TokenSet",
+    "access_token_get",
+    "authorisation_complete",
+    "authorisation_initialise",
+    "callback_params_parse",
+    "token_exchange",
+]

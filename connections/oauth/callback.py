@@ -1,0 +1,235 @@
+"""Finish an OAuth 2.0 authorization-code flow (SPEC §5.2).
+
+Order matters, and is the security argument:
+
+1. :func:`callback_params_parse` checks the query's shape (no repeated
+   parameters, bounded URL-safe state and code, no NUL/CR/LF) before any query.
+2. :func:`authorisation_complete` consumes the state with one conditional
+   UPDATE (unused, unexpired, of the caller's organisation when known): of two
+   concurrent callbacks exactly one gets the row; an unknown, used, expired or
+   foreign state is ``invalid_state`` and the provider is never called.
+3. RFC 9207 ``iss``, the provider's ``error``, and the client id are checked.
+4. The code is exchanged outside any transaction (no row lock held over the
+   network), then the credential and connection are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from connections.models import AuthorisationRequest, Connection
+from connections.oauth import params as p
+from connections.oauth.initialise import check_client_id, state_hash, token_url_for
+from connections.oauth.tokens import CodeExchange, provider_error_code, token_exchange
+from connectors.oauth2 import OAuth2Config
+from core.errors import FieldError, PatchbayError
+from core.text import has_control_characters
+from credentials.models import Credential
+from organisations.models import Organisation
+
+MAX_STATE_LENGTH = 512
+# Authorization codes are opaque and some providers' are long (Microsoft's run to
+# ~1,000 characters), so the cap is looser than the state's.
+MAX_CODE_LENGTH = 2048
+MAX_PARAMS = 20
+_STATE = re.compile(r"^[A-Za-z0-9_\-.~]+$")
+_VSCHAR = re.compile(r"^[\x21-\x7e]+$")  # RFC 6749 Appendix A, without the space
+
+CALLBACK_PARAMS = ("code", "state", "error", "error_description", "error_uri", "iss")
+
+
+@dataclass(frozen=True)
+class CallbackParams:
+    """The provider's answer, as received at a redirect URI. ``repr`` hides the code."""
+
+    state: str
+    code: str | None = field(default=None, repr=False)
+    error: str | None = None
+    error_description: str | None = None
+    iss: str | None = None
+
+
+def _invalid_state(
+    message: str = "The state is missing, unknown, expired or already used.",
+) -> PatchbayError:
+    return PatchbayError("invalid_state", message, 400, [FieldError("state", message)])
+
+
+def callback_params_parse(query: Iterable[tuple[str, list[str]]]) -> CallbackParams:
+    """Shape checks on a callback query, before anything touches the database."""
+    values: dict[str, str] = {}
+    for count, (name, items) in enumerate(query):
+        if count >= MAX_PARAMS:
+            raise PatchbayError("invalid_request", "Too many query parameters.", 400)
+        if len(items) != 1:
+            raise PatchbayError(
+                "invalid_request",
+                "Query parameters may not be repeated.",
+                400,
+                [FieldError(name[:64], "Repeated.")],
+            )
+        if name in CALLBACK_PARAMS:
+            values[name] = items[0]
+
+    state = values.get("state")
+    if not state:
+        raise _invalid_state("The state is missing.")
+    if len(state) > MAX_STATE_LENGTH or not _STATE.match(state):
+        raise _invalid_state("The state is malformed.")
+
+    code = values.get("code")
+    if code is not None and (len(code) > MAX_CODE_LENGTH or not _VSCHAR.match(code)):
+        raise PatchbayError(
+            "invalid_request", "The code is malformed.", 400, [FieldError("code", "Malformed.")]
+        )
+    iss = values.get("iss")
+    if iss is not None and (len(iss) > p.MAX_URL_LENGTH or has_control_characters(iss)):
+        raise PatchbayError(
+            "invalid_issuer", "The iss parameter is malformed.", 400, [FieldError("iss", "Bad.")]
+        )
+    error = values.get("error")
+    if error is not None:
+        error = provider_error_code(error) or "provider_error"
+    elif not code:
+        raise PatchbayError(
+            "invalid_request",
+            "The callback carries neither a code nor an error.",
+            400,
+            [FieldError("code", "Required.")],
+        )
+    description = values.get("error_description")
+    if description is not None:
+        description = re.sub(r"[\x00-\x1f\x7f]+", " ", description)[:500]
+    return CallbackParams(
+        state=state, code=code, error=error, error_description=description, iss=iss
+    )
+
+
+@dataclass
+class ProviderError(PatchbayError):
+    """The provider answered with ``error``: 400 with the provider's code (``access_denied``...)."""
+
+    description: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.code == "access_denied"
+
+
+@dataclass(frozen=True)
+class AuthorisationOutcome:
+    """A finished authorisation: the token credential and the connection it belongs to."""
+
+    organisation: Organisation
+    connection: Connection
+    credential: Credential
+    created: bool
+
+
+def authorisation_consume(
+    state: str, *, organisation: Organisation | None = None
+) -> AuthorisationRequest | None:
+    """Mark the authorisation request of ``state`` used, atomically; None if it was not usable.
+
+    One conditional UPDATE: only one caller can move ``used_at`` from NULL, whatever the
+    concurrency. With ``organisation`` a foreign state is left untouched.
+    """
+    now = timezone.now()
+    rows = AuthorisationRequest.objects.filter(
+        state_hash=state_hash(state), used_at__isnull=True, expires_at__gt=now
+    )
+    if organisation is not None:
+        rows = rows.filter(organisation=organisation)
+    if rows.update(used_at=now) != 1:
+        return None
+    return (
+        AuthorisationRequest.objects.select_related(
+            "organisation", "connector", "auth_scheme_config", "client_credential", "connection"
+        )
+        .filter(state_hash=state_hash(state))
+        .first()
+    )
+
+
+def check_issuer(request: AuthorisationRequest, config: OAuth2Config, iss: str | None) -> None:
+    """RFC 9207: ``iss`` must be exactly the expected issuer (no normalisation at all)."""
+    expected = request.expected_issuer
+    if iss is None:
+        if config.iss_parameter_supported:
+            raise PatchbayError(
+                "invalid_issuer",
+                "The provider's answer has no iss parameter.",
+                400,
+                [FieldError("iss", "Required.")],
+            )
+        return
+    if expected and iss != expected:
+        raise PatchbayError(
+            "invalid_issuer",
+            "The answer comes from another issuer than the one this flow was started with.",
+            400,
+            [FieldError("iss", "Does not match the expected issuer.")],
+        )
+
+
+def authorisation_complete(
+    params: CallbackParams, *, organisation: Organisation | None = None
+) -> AuthorisationOutcome:
+    """Consume the state, check the answer, exchange the code, store the result.
+
+    ``organisation`` is the API caller's (API callback); the browser callback passes None.
+    Raises :class:`PatchbayError` (``invalid_state``, ``invalid_issuer``, the provider's error
+    code as :class:`ProviderError`, ``client_id_mismatch``) or
+    :class:`~connections.oauth.tokens.TokenExchangeFailed`; nothing is stored then.
+    """
+    from connections.services import connection_authorise
+
+    request = authorisation_consume(params.state, organisation=organisation)
+    if request is None:
+        raise _invalid_state()
+    config = OAuth2Config.from_settings(request.auth_scheme_config.settings)
+    check_issuer(request, config, params.iss)
+    if params.error is not None:
+        cancelled = params.error == "access_denied"
+        message = (
+            "The authorisation was cancelled."
+            if cancelled
+            else f"The provider refused the authorisation ({params.error})."
+        )
+        raise ProviderError(params.error, message, 400, description=params.error_description)
+    if not params.code:  # pragma: no cover - callback_params_parse guarantees one
+        raise PatchbayError("invalid_request", "The callback carries no code.", 400)
+
+    client = request.client_credential
+    check_client_id(client, request.client_id)
+    client_data = client.data if isinstance(client.data, dict) else {}
+    secret = client_data.get("clientSecret")
+    tokens = token_exchange(
+        CodeExchange(
+            token_url=token_url_for(config, client),
+            client_id=request.client_id,
+            client_secret=secret if isinstance(secret, str) else "",
+            code=params.code,
+            redirect_uri=request.redirect_uri,
+            code_verifier=request.code_verifier if request.code_verifier else None,
+            token_auth_method=config.token_auth_method,
+            additional_params=p.parse_query(
+                config.additional_token_params, "authSchemeConfig.additionalTokenParams"
+            ),
+            requested_scopes=list(request.scopes or []),
+            scope_separator=config.scope_separator,
+        )
+    )
+    connection, credential, created = connection_authorise(
+        authorisation_request=request, tokens=tokens
+    )
+    return AuthorisationOutcome(
+        organisation=request.organisation,
+        connection=connection,
+        credential=credential,
+        created=created,
+    )

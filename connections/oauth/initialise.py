@@ -1,0 +1,386 @@
+"""Initialise an OAuth 2.0 authorization-code flow (SPEC §5.1).
+
+:func:`authorisation_initialise` validates the request, stores one
+:class:`~connections.models.AuthorisationRequest` (the state only as a SHA-256
+hash, the PKCE verifier encrypted) and returns the provider URL to send the
+person to. Every check that needs no database runs before the first query.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.utils import timezone
+
+from connections.models import AuthorisationRequest, Connection
+from connections.oauth import params as p
+from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
+from connectors.oauth2 import OAuth2Config
+from core.errors import PatchbayError, invalid, not_found
+from core.text import has_control_characters, parse_uuid
+from credentials.models import Credential, CredentialType
+from credentials.selectors import credential_list
+from organisations.models import Organisation
+
+OFFLINE_ACCESS = "offline_access"
+DEFAULT_PROMPT = "login"
+CALLBACK_PATH = "/connections/oauth2/callback"
+
+
+def default_redirect_uri() -> str:
+    """The public browser callback: the redirect URI registered at providers."""
+    return f"{settings.PATCHBAY_PUBLIC_URL}{CALLBACK_PATH}"
+
+
+def state_hash(state: str) -> str:
+    """How a state is stored and looked up: only its SHA-256, never the state itself."""
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 S256: BASE64URL(SHA256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class InitialiseParams:
+    """Everything an initialise needs, whoever asks (REST API today, embed API later).
+
+    ``organisation`` is the caller's organisation (already authorised); the rest is the
+    request body of SPEC §5.1. The embed API adds who the connection is for.
+    """
+
+    organisation: Organisation
+    connector_id: str
+    authorize_url: str
+    client_id: str
+    credential_id: str
+    credential_organisation_id: str
+    additional_params: str = ""
+    disable_offline_access: bool = False
+    prompt: str | None = None
+    scopes: list[str] | None = None
+    redirect_url: str | None = None
+    auth_scheme_config_id: str | None = None
+    connection_id: str | None = None
+
+    @classmethod
+    def from_body(
+        cls, *, organisation: Organisation, connector_id: str, body: object
+    ) -> InitialiseParams:
+        """Parse the JSON body of an initialise request strictly (types, control characters)."""
+        if not isinstance(body, dict):
+            raise invalid("body", "The body must be a JSON object.")
+        _refuse_control_characters(body, "")
+        unknown = sorted(set(body) - _BODY_FIELDS)
+        if unknown:
+            raise invalid(unknown[0], "Unknown field.")
+        credential = body.get("credential")
+        if not isinstance(credential, dict):
+            raise invalid("credential", "Required: {id, organisationId}.")
+        scopes = body.get("scopes")
+        if scopes is not None and (
+            not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
+        ):
+            raise invalid("scopes", "Must be a list of strings.")
+        disable = body.get("disableOfflineAccess", False)
+        if disable is None:
+            disable = False
+        if not isinstance(disable, bool):
+            raise invalid("disableOfflineAccess", "Must be true or false.")
+        return cls(
+            organisation=organisation,
+            connector_id=connector_id,
+            authorize_url=_string(body, "authorizeUrl", required=True) or "",
+            client_id=_string(body, "clientId", required=True) or "",
+            credential_id=_string(credential, "id", required=True, path="credential.id") or "",
+            credential_organisation_id=_string(
+                credential, "organisationId", required=True, path="credential.organisationId"
+            )
+            or "",
+            additional_params=_string(body, "additionalParams") or "",
+            disable_offline_access=disable,
+            prompt=_string(body, "prompt"),
+            scopes=scopes,
+            redirect_url=_string(body, "redirectUrl"),
+            auth_scheme_config_id=_string(body, "authSchemeConfigId"),
+            connection_id=_string(body, "connectionId"),
+        )
+
+
+_BODY_FIELDS = frozenset(
+    {
+        "authorizeUrl",
+        "clientId",
+        "credential",
+        "additionalParams",
+        "disableOfflineAccess",
+        "prompt",
+        "scopes",
+        "redirectUrl",
+        "authSchemeConfigId",
+        "connectionId",
+    }
+)
+_MAX_STRING = 4096
+
+
+def _string(
+    data: dict[str, Any], key: str, *, required: bool = False, path: str | None = None
+) -> str | None:
+    value = data.get(key)
+    where = path or key
+    if value is None:
+        if required:
+            raise invalid(where, "This field is required.")
+        return None
+    if not isinstance(value, str):
+        raise invalid(where, "Must be a string.")
+    if required and not value:
+        raise invalid(where, "This field may not be blank.")
+    if len(value) > _MAX_STRING:
+        raise invalid(where, f"At most {_MAX_STRING} characters.")
+    return value
+
+
+def _refuse_control_characters(value: object, path: str) -> None:
+    if isinstance(value, str):
+        if has_control_characters(value):
+            raise invalid(path or "body", "Control characters are not allowed.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            _refuse_control_characters(key, child)
+            _refuse_control_characters(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_control_characters(item, f"{path}[{index}]")
+
+
+@dataclass(frozen=True)
+class InitialiseResult:
+    """Where to send the person, and the stored authorisation request."""
+
+    url: str
+    authorisation_request: AuthorisationRequest = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _AuthorizeQuery:
+    """The validated, database-free part of an initialise: what goes into the URL."""
+
+    scopes: list[str]
+    prompt: str | None
+    extra: list[tuple[str, str]]
+
+
+def _authorize_query(params: InitialiseParams, config: OAuth2Config) -> _AuthorizeQuery:
+    """Scopes, prompt and additional parameters, with every conflict refused (SPEC §5.1)."""
+    requested = params.scopes if params.scopes is not None else config.default_scopes
+    field_name = "scopes" if params.scopes is not None else "authSchemeConfig.defaultScopes"
+    scopes = p.check_scopes(list(requested), config.scope_separator, field_name)
+    if not params.disable_offline_access:
+        scopes = [*scopes, OFFLINE_ACCESS]
+    scopes = p.dedupe(scopes)
+
+    configured = p.parse_query(
+        config.additional_authorize_params, "authSchemeConfig.additionalAuthorizeParams"
+    )
+    additional = p.parse_query(params.additional_params, "additionalParams")
+    if params.prompt is not None:
+        prompt: str | None = p.parse_prompt(params.prompt)
+    elif p.has_param(additional, "approval_prompt") or p.has_param(configured, "approval_prompt"):
+        prompt = None  # Google's legacy approval_prompt and prompt may not be combined.
+    else:
+        prompt = DEFAULT_PROMPT
+    reserved = [*p.RESERVED_AUTHORIZE_PARAMS, *(["prompt"] if prompt is not None else [])]
+    existing = parse_qsl(urlsplit(params.authorize_url).query, keep_blank_values=True)
+    p.refuse_reserved(existing, reserved, "authorizeUrl", what="The authorize URL")
+    p.refuse_reserved(
+        configured,
+        reserved,
+        "authSchemeConfig.additionalAuthorizeParams",
+        what="The auth scheme config's additionalAuthorizeParams",
+    )
+    p.refuse_reserved(additional, reserved, "additionalParams", what="additionalParams")
+    # The request's own parameters win over the connector's defaults of the same name.
+    overridden = {name for name, _ in additional}
+    extra = [(k, v) for k, v in configured if k not in overridden] + additional
+    return _AuthorizeQuery(scopes=scopes, prompt=prompt, extra=extra)
+
+
+def _select_config(params: InitialiseParams) -> AuthSchemeConfig:
+    """The connector's oauth2 config: the one named, or the only one (1 query)."""
+    connector_pk = parse_uuid(params.connector_id)
+    if connector_pk is None:
+        raise not_found("connector")
+    configs = list(
+        AuthSchemeConfig.objects.filter(
+            organisation=params.organisation, connector_id=connector_pk
+        ).select_related("connector")
+    )
+    if not configs:
+        if Connector.objects.filter(organisation=params.organisation, pk=connector_pk).exists():
+            raise PatchbayError(
+                "no_oauth2_config", "The connector has no oauth2 auth scheme config.", 400
+            )
+        raise not_found("connector")
+    if params.auth_scheme_config_id is not None:
+        named = [c for c in configs if c.config_id == params.auth_scheme_config_id]
+        if not named:
+            raise not_found("auth scheme config")
+        if named[0].type != AuthSchemeType.OAUTH2:
+            raise invalid(
+                "authSchemeConfigId", "That auth scheme config is not oauth2.", "not_oauth2"
+            )
+        return named[0]
+    oauth2 = [c for c in configs if c.type == AuthSchemeType.OAUTH2]
+    if not oauth2:
+        raise PatchbayError(
+            "no_oauth2_config", "The connector has no oauth2 auth scheme config.", 400
+        )
+    if len(oauth2) > 1:
+        raise invalid(
+            "authSchemeConfigId",
+            "The connector has several oauth2 auth scheme configs: name one.",
+            "auth_scheme_config_required",
+        )
+    return oauth2[0]
+
+
+def _client_credential(params: InitialiseParams) -> Credential:
+    """The ``oauth2-client`` credential named by the body, of the caller's organisation (1 query).
+
+    Another organisation's credential, or a body naming another organisation, is a 404.
+    """
+    credential_pk = parse_uuid(params.credential_id)
+    if credential_pk is None or parse_uuid(params.credential_organisation_id) != (
+        params.organisation.pk
+    ):
+        raise not_found("credential")
+    credential = (
+        credential_list(organisation=params.organisation, type=CredentialType.OAUTH2_CLIENT)
+        .filter(pk=credential_pk)
+        .first()
+    )
+    if credential is None:
+        raise not_found("credential")
+    return credential
+
+
+def check_client_id(credential: Credential, client_id: str) -> None:
+    """The client id used must be the one stored with the client secret."""
+    data = credential.data if isinstance(credential.data, dict) else {}
+    stored = data.get("clientId")
+    if not isinstance(stored, str) or not secrets.compare_digest(
+        stored.encode(), client_id.encode()
+    ):
+        raise invalid(
+            "clientId",
+            "clientId is not the client id stored in the credential.",
+            "client_id_mismatch",
+        )
+
+
+def token_url_for(config: OAuth2Config, credential: Credential) -> str:
+    """The token endpoint: the config's, else the one stored with the client credential."""
+    data = credential.data if isinstance(credential.data, dict) else {}
+    url = config.token_url or data.get("tokenUrl") or ""
+    return url if isinstance(url, str) else ""
+
+
+def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
+    """Validate an initialise request, store its authorisation request, build the authorize URL.
+
+    Security-relevant rules (SPEC §5.1): the client credential must belong to the caller's
+    organisation (else 404) and carry the same client id; the authorize URL is https with
+    no user information or fragment; no caller-supplied parameter may override one Patchbay
+    sets (any letter case); the redirect URI is allow-listed or loopback. The state is 32
+    random bytes, returned only inside the URL and stored only as a hash. Costs 3 queries
+    (4 with ``connectionId``).
+    """
+    p.check_provider_url(params.authorize_url, "authorizeUrl")
+    redirect_uri = (
+        p.check_redirect_url(params.redirect_url, params.organisation.allowed_redirect_urls or [])
+        if params.redirect_url is not None
+        else default_redirect_uri()
+    )
+    if params.connection_id is not None and parse_uuid(params.connection_id) is None:
+        raise not_found("connection")
+
+    config_row = _select_config(params)
+    config = OAuth2Config.from_settings(config_row.settings)
+    query = _authorize_query(params, config)
+    p.refuse_reserved(
+        p.parse_query(config.additional_token_params, "authSchemeConfig.additionalTokenParams"),
+        p.RESERVED_TOKEN_PARAMS,
+        "authSchemeConfig.additionalTokenParams",
+        what="The auth scheme config's additionalTokenParams",
+    )
+
+    credential = _client_credential(params)
+    check_client_id(credential, params.client_id)
+    token_url = token_url_for(config, credential)
+    p.check_provider_url(token_url, "authSchemeConfig.tokenUrl")
+
+    connection: Connection | None = None
+    connection_pk = parse_uuid(params.connection_id)
+    if connection_pk is not None:
+        connection = Connection.objects.filter(
+            pk=connection_pk,
+            organisation=params.organisation,
+            connector_id=config_row.connector_id,
+        ).first()
+        if connection is None:
+            raise not_found("connection")
+
+    state = secrets.token_urlsafe(32)
+    verifier = secrets.token_urlsafe(64) if config.pkce else None
+    request = AuthorisationRequest(
+        organisation=params.organisation,
+        connector=config_row.connector,
+        auth_scheme_config=config_row,
+        client_credential=credential,
+        state_hash=state_hash(state),
+        client_id=params.client_id,
+        redirect_uri=redirect_uri,
+        scopes=query.scopes,
+        code_verifier=verifier,
+        expected_issuer=config.issuer,
+        connection=connection,
+        expires_at=timezone.now() + timedelta(seconds=settings.PATCHBAY_STATE_TTL_SECONDS),
+    )
+    request.save(force_insert=True)
+
+    ours: list[tuple[str, str]] = [
+        ("response_type", "code"),
+        ("client_id", params.client_id),
+        ("redirect_uri", redirect_uri),
+        ("state", state),
+    ]
+    if query.scopes:
+        ours.append(("scope", config.scope_separator.join(query.scopes)))
+    if query.prompt is not None:
+        ours.append(("prompt", query.prompt))
+    if verifier is not None:
+        ours += [("code_challenge", pkce_challenge(verifier)), ("code_challenge_method", "S256")]
+    return InitialiseResult(
+        url=_with_query(params.authorize_url, ours + query.extra),
+        authorisation_request=request,
+    )
+
+
+def _with_query(url: str, pairs: list[tuple[str, str]]) -> str:
+    """``url`` with ``pairs`` appended; the URL's own query is kept byte for byte."""
+    parts = urlsplit(url)
+    added = urlencode(pairs)
+    query = f"{parts.query}&{added}" if parts.query else added
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

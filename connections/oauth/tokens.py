@@ -1,0 +1,245 @@
+"""Talking to token endpoints, and reading a connection's token (SPEC §5.2, §5.3).
+
+Every token request goes through requests-oauthlib's ``OAuth2Session`` mounted on
+the outbound seam (:func:`core.outbound.guard`): timeouts, size cap, SSRF guard.
+Nothing here logs or puts into an exception a code, token, client secret or
+PKCE verifier; provider error descriptions are dropped too (they may echo input).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote_plus
+
+import requests
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from oauthlib.oauth2 import OAuth2Error
+from requests_oauthlib import OAuth2Session
+
+from connections.models import Connection, ConnectionCredential
+from core.errors import PatchbayError
+from core.outbound import OutboundError, guard
+from credentials.models import CredentialType
+
+logger = logging.getLogger(__name__)
+
+_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+MAX_TOKEN_LENGTH = 16_384
+
+
+def provider_error_code(value: object) -> str | None:
+    """A provider's ``error`` value if it looks like an OAuth error code, else None."""
+    return value if isinstance(value, str) and _ERROR_CODE.match(value) else None
+
+
+@dataclass
+class TokenExchangeFailed(PatchbayError):
+    """The token endpoint did not give us a usable token: 502 ``token_exchange_failed``."""
+
+    code: str = "token_exchange_failed"
+    message: str = "The provider did not issue a token."
+    status: int = 502
+    provider_error: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        body = super().as_dict()
+        if self.provider_error:
+            body["providerError"] = self.provider_error
+        return body
+
+
+def _failed(reason: str, provider_error: str | None = None) -> TokenExchangeFailed:
+    message = f"The provider did not issue a token ({reason})."
+    if provider_error:
+        message = f"The provider refused to issue a token: {provider_error}."
+    return TokenExchangeFailed(message=message, provider_error=provider_error)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """What a token endpoint issued. ``repr`` hides the secrets."""
+
+    access_token: str = field(repr=False)
+    token_type: str
+    expires_at: datetime | None
+    refresh_token: str | None = field(repr=False)
+    scopes: list[str]
+
+    def as_credential_data(self) -> dict[str, Any]:
+        """The inner object of an ``oauth2-token`` credential."""
+        data: dict[str, Any] = {
+            "scopes": self.scopes,
+            "accessToken": self.access_token,
+            "tokenType": self.token_type,
+            "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+        }
+        if self.refresh_token:
+            data["refreshToken"] = self.refresh_token
+        return data
+
+
+@dataclass(frozen=True)
+class CodeExchange:
+    """One authorization-code exchange (RFC 6749 §4.1.3, RFC 7636 §4.5)."""
+
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    code: str = field(repr=False)
+    redirect_uri: str
+    code_verifier: str | None = field(repr=False)
+    token_auth_method: str = "client_secret_basic"
+    additional_params: list[tuple[str, str]] = field(default_factory=list)
+    requested_scopes: list[str] = field(default_factory=list)
+    scope_separator: str = " "
+
+
+def token_exchange(exchange: CodeExchange) -> TokenSet:
+    """Exchange an authorization code for tokens, or raise :class:`TokenExchangeFailed`.
+
+    The client authenticates with HTTP Basic (client id and secret form-encoded first,
+    RFC 6749 §2.3.1) or, for ``client_secret_post``, in the body. Refused: 5xx, HTML,
+    anything that is not a token response, a response without ``access_token``.
+    """
+    http = OAuth2Session(client_id=exchange.client_id, redirect_uri=exchange.redirect_uri)
+    guard(http)
+    seen: dict[str, requests.Response] = {}
+
+    def inspect(response: requests.Response) -> requests.Response:
+        seen["response"] = response
+        content_type = response.headers.get("Content-Type", "").lower()
+        if response.status_code >= 500:
+            raise _failed(f"HTTP {response.status_code}", _error_in(response))
+        if "html" in content_type:
+            raise _failed(f"an HTML page with HTTP {response.status_code}")
+        return response
+
+    http.register_compliance_hook("access_token_response", inspect)
+    extra: dict[str, str] = dict(exchange.additional_params)
+    if exchange.code_verifier:
+        extra["code_verifier"] = exchange.code_verifier
+    try:
+        if exchange.token_auth_method == "client_secret_post":
+            token = http.fetch_token(
+                exchange.token_url,
+                code=exchange.code,
+                include_client_id=True,
+                client_secret=exchange.client_secret,
+                **extra,
+            )
+        else:
+            basic = requests.auth.HTTPBasicAuth(
+                quote_plus(exchange.client_id), quote_plus(exchange.client_secret)
+            )
+            token = http.fetch_token(exchange.token_url, code=exchange.code, auth=basic, **extra)
+    except TokenExchangeFailed as exc:
+        logger.warning("Token exchange failed: %s", exc.message)
+        raise
+    except OutboundError as exc:
+        logger.warning("Token exchange failed: %s", exc.kind)
+        raise _failed(exc.kind) from None
+    except (OAuth2Error, ValueError, TypeError, KeyError, Warning, requests.RequestException):
+        # Never chain: these messages can quote the provider's body.
+        response = seen.get("response")
+        error = _error_in(response) if response is not None else None
+        status = response.status_code if response is not None else None
+        logger.warning("Token exchange failed: HTTP %s, error %s", status, error)
+        raise _failed("not a token response", error) from None
+    return _token_set(token, exchange.requested_scopes, exchange.scope_separator)
+
+
+def _error_in(response: requests.Response) -> str | None:
+    try:
+        body = json.loads(response.content or b"")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return provider_error_code(body.get("error")) if isinstance(body, dict) else None
+
+
+def _token_set(token: dict[str, Any], requested: list[str], separator: str) -> TokenSet:
+    access_token = token.get("access_token")
+    if not isinstance(access_token, str) or not 0 < len(access_token) <= MAX_TOKEN_LENGTH:
+        raise _failed("no usable access_token")
+    refresh_token = token.get("refresh_token")
+    if not isinstance(refresh_token, str) or not 0 < len(refresh_token) <= MAX_TOKEN_LENGTH:
+        refresh_token = None  # a provider may issue none (SPEC §5.2)
+    token_type = token.get("token_type")
+    if not isinstance(token_type, str) or not 0 < len(token_type) <= 64:
+        token_type = "Bearer"
+    expires_in = token.get("expires_in")
+    expires_at: datetime | None = None
+    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+        expires_at = timezone.now() + timedelta(seconds=max(0, min(expires_in, 10**9)))
+    granted = token.get("scope")
+    scopes = requested
+    if isinstance(granted, list) and all(isinstance(s, str) for s in granted):
+        scopes = [part for item in granted for part in item.split(separator) if part]
+    elif isinstance(granted, str):
+        scopes = [part for part in granted.replace(separator, " ").split() if part]
+    return TokenSet(
+        access_token=access_token,
+        token_type=token_type,
+        expires_at=expires_at,
+        refresh_token=refresh_token,
+        scopes=scopes,
+    )
+
+
+# --- Reading a connection's token (SPEC §5.3) ---------------------------------
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """What a caller may know of a connection's token: never the refresh token."""
+
+    access_token: str = field(repr=False)
+    token_type: str
+    expires_at: datetime | None
+    scopes: list[str]
+
+
+def token_link(connection: Connection) -> ConnectionCredential:
+    """The connection's OAuth 2.0 token credential (first in order), or a 400."""
+    link = (
+        ConnectionCredential.objects.filter(
+            connection=connection, credential__type=CredentialType.OAUTH2_TOKEN
+        )
+        .select_related("credential", "auth_scheme_config")
+        .order_by("position", "id")
+        .first()
+    )
+    if link is None:
+        raise PatchbayError(
+            "no_oauth2_credential", "The connection has no OAuth 2.0 token credential.", 400
+        )
+    return link
+
+
+def access_token_get(connection: Connection, *, force_refresh: bool = False) -> AccessToken:
+    """The access token of ``connection``.
+
+    Refresh (SPEC §5.3: when expiring within ``refreshMarginSeconds`` or forced) is not
+    implemented yet; it slots in between reading the link and answering.
+    """
+    link = token_link(connection)
+    data = link.credential.data if isinstance(link.credential.data, dict) else {}
+    access_token = data.get("accessToken")
+    if not isinstance(access_token, str) or not access_token:
+        raise PatchbayError(
+            "no_oauth2_credential", "The connection's OAuth 2.0 credential holds no token.", 400
+        )
+    raw_expiry = data.get("expiresAt")
+    expires_at = parse_datetime(raw_expiry) if isinstance(raw_expiry, str) else None
+    scopes = data.get("scopes")
+    return AccessToken(
+        access_token=access_token,
+        token_type=str(data.get("tokenType") or "Bearer"),
+        expires_at=expires_at,
+        scopes=[s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else [],
+    )

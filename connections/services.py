@@ -1,0 +1,273 @@
+"""Writes on connections. Keyword-only, typed, one transaction each."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from connections.models import (
+    AuthorisationRequest,
+    Connection,
+    ConnectionCredential,
+    ConnectionStatus,
+)
+from connections.oauth.tokens import TokenSet
+from connectors.models import AuthSchemeConfig, Connector
+from core.errors import FieldError, PatchbayError, not_found
+from core.text import parse_uuid
+from credentials.models import Credential, CredentialType
+from organisations.models import Organisation
+
+MAX_CREDENTIALS = 20
+
+
+@dataclass(frozen=True)
+class CredentialRef:
+    """One ``{authSchemeConfigId, credentialId}`` of a connection body."""
+
+    auth_scheme_config_id: str
+    credential_id: str
+
+
+def _conflict(name: str) -> PatchbayError:
+    return PatchbayError(
+        "conflict",
+        "A connection of this connector already has that name.",
+        409,
+        [FieldError("name", "Already taken.")],
+    )
+
+
+def _resolve_links(
+    *, organisation: Organisation, connector: Connector, refs: list[CredentialRef]
+) -> list[tuple[AuthSchemeConfig, Credential]]:
+    """The configs (of ``connector``) and credentials (of ``organisation``) named; 404 otherwise."""
+    if len(refs) > MAX_CREDENTIALS:
+        raise PatchbayError(
+            "invalid_request",
+            f"At most {MAX_CREDENTIALS} credentials.",
+            400,
+            [FieldError("credentials", f"At most {MAX_CREDENTIALS}.")],
+        )
+    credential_pks = [parse_uuid(ref.credential_id) for ref in refs]
+    known = [pk for pk in credential_pks if pk is not None]
+    if len(known) != len(credential_pks):
+        raise not_found("credential")
+    configs = {
+        c.config_id: c
+        for c in AuthSchemeConfig.objects.filter(
+            connector=connector, config_id__in=[ref.auth_scheme_config_id for ref in refs]
+        )
+    }
+    credentials = {
+        c.pk: c for c in Credential.objects.filter(organisation=organisation, pk__in=known)
+    }
+    links = []
+    for ref, pk in zip(refs, known, strict=True):
+        config = configs.get(ref.auth_scheme_config_id)
+        if config is None:
+            raise not_found("auth scheme config")
+        credential = credentials.get(pk)
+        if credential is None:
+            raise not_found("credential")
+        links.append((config, credential))
+    return links
+
+
+def _replace_links(
+    connection: Connection, links: list[tuple[AuthSchemeConfig, Credential]]
+) -> None:
+    ConnectionCredential.objects.filter(connection=connection).delete()
+    ConnectionCredential.objects.bulk_create(
+        ConnectionCredential(
+            connection=connection, auth_scheme_config=config, credential=credential, position=i
+        )
+        for i, (config, credential) in enumerate(links)
+    )
+
+
+def connection_create(
+    *,
+    organisation: Organisation,
+    connector_id: str,
+    name: str,
+    base_url: str = "",
+    connection_template_id: str = "",
+    credentials: list[CredentialRef] | None = None,
+) -> Connection:
+    """Create a connection of one of the organisation's connectors.
+
+    Another organisation's connector, config or credential is a 404; a taken name a 409.
+    """
+    connector_pk = parse_uuid(connector_id)
+    connector = (
+        Connector.objects.filter(organisation=organisation, pk=connector_pk).first()
+        if connector_pk is not None
+        else None
+    )
+    if connector is None:
+        raise not_found("connector")
+    links = _resolve_links(organisation=organisation, connector=connector, refs=credentials or [])
+    try:
+        with transaction.atomic():
+            connection = Connection.objects.create(
+                organisation=organisation,
+                connector=connector,
+                name=name,
+                base_url=base_url,
+                connection_template_id=connection_template_id,
+            )
+            _replace_links(connection, links)
+    except IntegrityError as exc:
+        raise _conflict(name) from exc
+    return connection
+
+
+def connection_update(
+    *,
+    connection: Connection,
+    name: str | None = None,
+    base_url: str | None = None,
+    connection_template_id: str | None = None,
+    credentials: list[CredentialRef] | None = None,
+) -> Connection:
+    """Change a connection's name, base URL, template or (the whole list of) credentials."""
+    links = (
+        _resolve_links(
+            organisation=connection.organisation, connector=connection.connector, refs=credentials
+        )
+        if credentials is not None
+        else None
+    )
+    if name is not None:
+        connection.name = name
+    if base_url is not None:
+        connection.base_url = base_url
+    if connection_template_id is not None:
+        connection.connection_template_id = connection_template_id
+    try:
+        with transaction.atomic():
+            connection.save()
+            if links is not None:
+                _replace_links(connection, links)
+    except IntegrityError as exc:
+        raise _conflict(connection.name) from exc
+    return connection
+
+
+def connection_delete(*, connection: Connection) -> None:
+    """Delete a connection, and the OAuth 2.0 token credentials no other connection uses."""
+    with transaction.atomic():
+        token_ids = list(
+            ConnectionCredential.objects.filter(
+                connection=connection, credential__type=CredentialType.OAUTH2_TOKEN
+            ).values_list("credential_id", flat=True)
+        )
+        connection.delete()
+        Credential.objects.filter(pk__in=token_ids).exclude(
+            pk__in=ConnectionCredential.objects.values("credential_id")
+        ).delete()
+
+
+def _free_name(organisation: Organisation, connector: Connector) -> str:
+    base = connector.name[:180]
+    taken = set(
+        Connection.objects.filter(
+            organisation=organisation, connector=connector, name__startswith=base
+        ).values_list("name", flat=True)
+    )
+    if base not in taken:
+        return base
+    return next(f"{base} ({n})" for n in range(2, len(taken) + 3) if f"{base} ({n})" not in taken)
+
+
+def connection_authorise(
+    *, authorisation_request: AuthorisationRequest, tokens: TokenSet
+) -> tuple[Connection, Credential, bool]:
+    """Store the tokens of a finished authorisation, in one transaction.
+
+    A new ``oauth2-token`` credential; then either a new connection linking it to the
+    oauth2 config, or the re-authorised connection with its token credential replaced
+    (the old one deleted) and its status back to active. Returns (connection,
+    credential, created).
+    """
+    request = authorisation_request
+    connector = request.connector
+    with transaction.atomic():
+        credential = Credential.objects.create(
+            organisation=request.organisation,
+            name=f"{connector.name[:150]} OAuth 2.0 token",
+            type=CredentialType.OAUTH2_TOKEN,
+            data=cast(Any, tokens.as_credential_data()),  # encrypted JSON; stubs see text
+            errors=[],
+        )
+        if request.connection_id is not None:
+            connection = (
+                Connection.objects.select_for_update()
+                .filter(pk=request.connection_id, organisation=request.organisation)
+                .first()
+            )
+            if connection is None:  # deleted since initialise (its request would be too)
+                raise not_found("connection")
+            _relink_token(connection, request, credential)
+            connection.status = ConnectionStatus.ACTIVE
+            connection.save(update_fields=["status", "updated_at"])
+            return connection, credential, False
+
+        name = _free_name(request.organisation, connector)
+        try:
+            with transaction.atomic():
+                connection = Connection.objects.create(
+                    organisation=request.organisation, connector=connector, name=name
+                )
+        except IntegrityError:  # a concurrent callback took the name
+            connection = Connection.objects.create(
+                organisation=request.organisation,
+                connector=connector,
+                name=f"{name[:185]} {secrets.token_hex(4)}",
+            )
+        ConnectionCredential.objects.create(
+            connection=connection,
+            auth_scheme_config=request.auth_scheme_config,
+            credential=credential,
+            client_credential=request.client_credential,
+            position=0,
+        )
+        return connection, credential, True
+
+
+def _relink_token(
+    connection: Connection, request: AuthorisationRequest, credential: Credential
+) -> None:
+    link = (
+        ConnectionCredential.objects.filter(
+            connection=connection, auth_scheme_config=request.auth_scheme_config
+        )
+        .select_related("credential")
+        .first()
+    )
+    if link is None:
+        last = ConnectionCredential.objects.filter(connection=connection).aggregate(
+            top=Max("position")
+        )["top"]
+        ConnectionCredential.objects.create(
+            connection=connection,
+            auth_scheme_config=request.auth_scheme_config,
+            credential=credential,
+            client_credential=request.client_credential,
+            position=0 if last is None else last + 1,
+        )
+        return
+    old = link.credential
+    link.credential = credential
+    link.client_credential = request.client_credential
+    link.save(update_fields=["credential", "client_credential"])
+    if (
+        old.type == CredentialType.OAUTH2_TOKEN
+        and not ConnectionCredential.objects.filter(credential=old).exists()
+    ):
+        old.delete()

@@ -1,0 +1,227 @@
+"""Connections API, OAuth 2.0 initialise and callbacks: parse, call the flow, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from rest_framework import permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from connections import oauth
+from connections.models import Connection
+from connections.representation import connection_repr
+from connections.selectors import connection_get, connection_list
+from connections.services import (
+    CredentialRef,
+    connection_create,
+    connection_delete,
+    connection_update,
+)
+from core.errors import PatchbayError
+from core.validation import Problems, check_object, clean_text, join
+from credentials.representation import credential_repr, iso
+from organisations.authentication import ApiKeyPrincipal
+from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
+
+# --- OAuth 2.0 ----------------------------------------------------------------
+
+
+class InitialiseView(OrganisationScopedMixin):
+    """``POST /o/{organisation_id}/connectors/{connector_id}/oauth2/initialise`` → ``{url}``."""
+
+    def post(self, request: Request, organisation_id: str, connector_id: str) -> Response:
+        params = oauth.InitialiseParams.from_body(
+            organisation=self.organisation, connector_id=connector_id, body=request.data
+        )
+        result = oauth.authorisation_initialise(params)
+        return Response({"url": result.url}, headers={"Cache-Control": "no-store"})
+
+
+class IsApiKey(permissions.BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return isinstance(request.user, ApiKeyPrincipal)
+
+
+class CallbackApiView(APIView):
+    """``GET /connections/oauth2/callback`` (API): finish a flow whose redirect the client caught.
+
+    Only the state's own organisation may finish it: another organisation's state is
+    ``invalid_state`` and stays usable.
+    """
+
+    permission_classes = [IsApiKey]
+
+    def get(self, request: Request) -> Response:
+        params = oauth.callback_params_parse(request.query_params.lists())
+        assert isinstance(request.user, ApiKeyPrincipal)
+        outcome = oauth.authorisation_complete(params, organisation=request.user.organisation)
+        return Response(
+            credential_repr(outcome.credential),
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+# The callback page shows provider text: nothing on it may run, load or be framed.
+CALLBACK_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@require_GET
+def callback_page(request: HttpRequest) -> HttpResponse:
+    """The browser redirect URI registered at providers: finish the flow, show the outcome."""
+    context: dict[str, Any]
+    try:
+        params = oauth.callback_params_parse(request.GET.lists())
+        outcome = oauth.authorisation_complete(params)
+    except PatchbayError as error:
+        cancelled = isinstance(error, oauth.ProviderError) and error.cancelled
+        context = {
+            "ok": False,
+            "cancelled": cancelled,
+            "code": error.code,
+            "message": error.message,
+            "description": error.description if isinstance(error, oauth.ProviderError) else None,
+        }
+        status_code = error.status
+    else:
+        context = {"ok": True, "connection": outcome.connection, "created": outcome.created}
+        status_code = 200
+    response = render(request, "connections/callback.html", context, status=status_code)
+    for header, value in CALLBACK_PAGE_HEADERS.items():
+        response[header] = value
+    return response
+
+
+# --- Connections ------------------------------------------------------------------
+
+_WRITABLE = frozenset({"name", "systemId", "baseUrl", "connectionTemplateId", "credentials"})
+_READ_ONLY = frozenset({"id", "createdAt", "updatedAt", "status", "endUser"})
+_UNSET: Any = object()
+
+
+def _connection_body(data: Any, *, partial: bool) -> dict[str, Any]:
+    """The writable fields present in a connection body, validated; absent ones are left out."""
+    problems = Problems()
+    body = check_object(data, "", problems, allowed=_WRITABLE | _READ_ONLY) or {}
+    problems.raise_if_any()
+    out: dict[str, Any] = {}
+    if "name" in body or not partial:
+        out["name"] = clean_text(body.get("name"), "name", problems, max_length=200, required=True)
+    if "systemId" in body or not partial:
+        out["systemId"] = clean_text(body.get("systemId"), "systemId", problems, required=True)
+    for key, limit in (("baseUrl", 2048), ("connectionTemplateId", 200)):
+        if key in body:
+            out[key] = clean_text(body.get(key), key, problems, max_length=limit) or ""
+    if "credentials" in body:
+        out["credentials"] = _credential_refs(body.get("credentials"), problems)
+    problems.raise_if_any()
+    return out
+
+
+def _credential_refs(value: Any, problems: Problems) -> list[CredentialRef]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.add("credentials", "Must be a list.")
+        return []
+    refs = []
+    for index, item in enumerate(value[:100]):
+        path = join("credentials", index)
+        entry = check_object(item, path, problems, allowed={"authSchemeConfigId", "credentialId"})
+        if entry is None:
+            continue
+        config_id = clean_text(
+            entry.get("authSchemeConfigId"), join(path, "authSchemeConfigId"), problems,
+            max_length=100, required=True,
+        )  # fmt: skip
+        credential_id = clean_text(
+            entry.get("credentialId"), join(path, "credentialId"), problems, required=True
+        )
+        if config_id and credential_id:
+            refs.append(CredentialRef(config_id, credential_id))
+    return refs
+
+
+class ConnectionViewSet(OrganisationScopedViewSet):
+    lookup_url_kwarg = "connection_id"
+
+    def get_queryset(self) -> Any:
+        return connection_list(organisation=self.organisation)
+
+    def list(self, request: Request, organisation_id: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset()) or []
+        return self.get_paginated_response([connection_repr(c) for c in page])
+
+    def create(self, request: Request, organisation_id: str) -> Response:
+        organisation = self.organisation  # 404 for other organisations before reading the body
+        body = _connection_body(request.data, partial=False)
+        connection = connection_create(
+            organisation=organisation,
+            connector_id=body["systemId"],
+            name=body["name"],
+            base_url=body.get("baseUrl", ""),
+            connection_template_id=body.get("connectionTemplateId", ""),
+            credentials=body.get("credentials"),
+        )
+        return Response(connection_repr(self._reread(connection)), status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, organisation_id: str, connection_id: str) -> Response:
+        return Response(connection_repr(self._connection()))
+
+    def partial_update(
+        self, request: Request, organisation_id: str, connection_id: str
+    ) -> Response:
+        connection = self._connection()
+        body = _connection_body(request.data, partial=True)
+        if "systemId" in body and body["systemId"] != str(connection.connector_id):
+            raise PatchbayError("invalid_request", "systemId cannot be changed.", 400)
+        connection = connection_update(
+            connection=connection,
+            name=body.get("name"),
+            base_url=body.get("baseUrl"),
+            connection_template_id=body.get("connectionTemplateId"),
+            credentials=body.get("credentials"),
+        )
+        return Response(connection_repr(self._reread(connection)))
+
+    def destroy(self, request: Request, organisation_id: str, connection_id: str) -> Response:
+        connection_delete(connection=self._connection())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def access_token(self, request: Request, organisation_id: str, connection_id: str) -> Response:
+        """``GET .../connections/{id}/access-token`` → ``{accessToken, tokenType, expiresAt,
+        scopes}``; never the refresh token."""
+        force = request.query_params.get("forceRefresh", "false").lower() == "true"
+        token = oauth.access_token_get(self._connection(), force_refresh=force)
+        return Response(
+            {
+                "accessToken": token.access_token,
+                "tokenType": token.token_type,
+                "expiresAt": iso(token.expires_at),
+                "scopes": token.scopes,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def _connection(self) -> Connection:
+        return connection_get(
+            organisation=self.organisation, connection_id=self.kwargs["connection_id"]
+        )
+
+    def _reread(self, connection: Connection) -> Connection:
+        return connection_get(organisation=self.organisation, connection_id=connection.pk)
