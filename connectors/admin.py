@@ -14,10 +14,23 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
+from connectors.schemes import TYPED_KEYS, parse_auth_scheme_config
+from core.errors import PatchbayError
+from credentials.admin import redisplay_json
 
 # Secrets that belong in `secrets` or in a credential, never in the plain JSON
 # `settings` (which the admin and the API show).
 SECRET_SETTING_KEYS = frozenset({"clientSecret", "consumerSecret"})
+
+
+def _without_secret_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _without_secret_keys(v) for k, v in value.items() if k not in SECRET_SETTING_KEYS
+        }
+    if isinstance(value, list):
+        return [_without_secret_keys(item) for item in value]
+    return value
 
 
 def _secret_keys_in(value: Any) -> set[str]:
@@ -61,9 +74,36 @@ class AuthSchemeConfigForm(forms.ModelForm[AuthSchemeConfig]):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if cleaned.get("consumer_secret") and cleaned.get("type") != AuthSchemeType.OAUTH1:
+        type_ = cleaned.get("type")
+        if cleaned.get("consumer_secret") and type_ != AuthSchemeType.OAUTH1:
             self.add_error("consumer_secret", "Only oauth1 configs have a consumer secret.")
+        edited = {"config_id", "type", "settings"} & set(self.changed_data)
+        if type_ and edited and "settings" in cleaned and not self.has_error("settings"):
+            # The API's own parser checks what was edited; its messages never quote values.
+            try:
+                parse_auth_scheme_config(
+                    {
+                        "id": cleaned.get("config_id"),
+                        "type": type_,
+                        "description": cleaned.get("description") or "",
+                        TYPED_KEYS[type_]: cleaned["settings"],
+                    }
+                )
+            except PatchbayError as exc:
+                for problem in exc.fields or []:
+                    self.add_error("settings", f"{problem.field}: {problem.message}")
+                if not exc.fields:
+                    self.add_error("settings", exc.message)
         return cleaned
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and "settings" in self.errors:
+            submitted = self.fields["settings"].bound_data(
+                self.data.get(self.add_prefix("settings")), {}
+            )
+            shown = _without_secret_keys(submitted) if isinstance(submitted, dict) else {}
+            redisplay_json(self, "settings", shown)
 
     def save(self, commit: bool = True) -> AuthSchemeConfig:
         new_secret = self.cleaned_data.get("consumer_secret")

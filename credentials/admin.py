@@ -3,35 +3,42 @@
 Secret fields are never rendered: the change form shows the non-secret part of
 ``data`` and one password input per secret field of the credential's type. A
 blank input keeps the stored value; a filled one replaces it. Which fields are
-secret comes from ``credentials.types``, the one registry of credential types.
+secret comes from ``credentials.types``; validation and updates go through
+``credentials.services`` like the API's, so a concurrent token refresh is not
+overwritten by what the form loaded.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import PatchbayError
 from credentials.models import Credential
+from credentials.services import UNSET, credential_data_clean, credential_update
 from credentials.types import CREDENTIAL_TYPES, public_data, secret_keys
 
 SECRET_PREFIX = "secret_"
 
 
-def editable_keys(credential_type: str, redact_fields: list[str] | None) -> frozenset[str] | None:
-    """The non-secret ``data`` keys an operator may edit; None means any key not secret."""
-    spec = CREDENTIAL_TYPES.get(credential_type)
-    if spec is None:
-        return frozenset()
-    if spec.free_form:
-        return None
-    return frozenset(f.name for f in spec.fields if not f.secret)
+def redisplay_json(form: forms.BaseForm, field_name: str, value: Any) -> None:
+    """Make a rejected JSON input redisplay as ``value`` instead of as typed.
+
+    Django redisplays invalid input verbatim, and what an operator typed into a
+    JSON box may be a secret pasted in the wrong place.
+    """
+    data = QueryDict(mutable=True)
+    data.update(form.data)
+    data[form.add_prefix(field_name)] = json.dumps(value, indent=2)
+    form.data = data
 
 
 def secret_names(credential: Credential) -> list[str]:
@@ -56,24 +63,40 @@ def _check_public_data(
         raise forms.ValidationError("This credential type has no editable data.")
     secret = sorted(k for k in value if k in hidden)
     if secret:
-        # Naming the key is fine; echoing the value would not be, and Django's
-        # JSON field redisplays the submitted text, so refuse before that matters.
         raise forms.ValidationError(
             f"Secret fields are set with the password inputs, not here: {', '.join(secret)}."
         )
-    allowed = editable_keys(credential_type, redact_fields)
-    if allowed is not None:
-        unknown = sorted(k for k in value if k not in allowed)
-        if unknown:
-            raise forms.ValidationError(
-                f"Not a field of {credential_type} credentials: {', '.join(unknown)}."
-            )
     return value
+
+
+def _add_service_errors(
+    form: forms.BaseForm, exc: PatchbayError, secret_inputs: dict[str, str]
+) -> None:
+    """Attach a service's validation errors (which never quote values) to the form's fields."""
+    by_secret = {name: field_name for field_name, name in secret_inputs.items()}
+    if not exc.fields:
+        form.add_error(None, exc.message)
+    for problem in exc.fields:
+        path = problem.field
+        if path.startswith("data."):
+            # data.<dataKey>.<field>[...]: the field is the third segment.
+            key = path.split(".", 2)[2] if path.count(".") >= 2 else ""
+            name = key.split("[", 1)[0].split(".", 1)[0]
+            if name in by_secret:
+                form.add_error(by_secret[name], problem.message)
+            else:
+                form.add_error("public_data", f"{key or 'data'}: {problem.message}")
+        elif path == "expiresAt":
+            form.add_error("expires_at", problem.message)
+        elif path == "name":
+            form.add_error("name", problem.message)
+        else:
+            form.add_error(None, f"{path}: {problem.message}")
 
 
 class CredentialAddForm(forms.ModelForm[Credential]):
     """Step one: everything but the secrets, which the change form takes next
-    (the secret inputs depend on the type, like Django's own user admin)."""
+    (the secret inputs depend on the type, as in Django's own user admin)."""
 
     public_data = forms.JSONField(
         label="Data (non-secret fields)",
@@ -89,29 +112,70 @@ class CredentialAddForm(forms.ModelForm[Credential]):
             "redact_fields": "default credentials only: the keys whose values are secret.",
         }
 
+    def clean_expires_at(self) -> Any:
+        expires_at = self.cleaned_data.get("expires_at")
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("Must be in the future.")
+        return expires_at
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        credential_type = cleaned.get("type")
+        spec = CREDENTIAL_TYPES.get(cleaned.get("type") or "")
+        organisation = cleaned.get("organisation")
         redact_fields = cleaned.get("redact_fields") or []
-        spec = CREDENTIAL_TYPES.get(credential_type or "")
-        if spec is not None:
-            if not spec.free_form and redact_fields:
-                self.add_error("redact_fields", "Only default credentials take redact fields.")
-            elif not isinstance(redact_fields, list) or not all(
-                isinstance(k, str) for k in redact_fields
-            ):
-                self.add_error("redact_fields", "Enter a JSON list of strings.")
-            else:
-                try:
-                    cleaned["public_data"] = _check_public_data(
-                        cleaned.get("public_data"), spec.type, redact_fields
-                    )
-                except forms.ValidationError as exc:
-                    self.add_error("public_data", exc)
+        if spec is None or organisation is None:
+            return cleaned
+        if not spec.free_form and redact_fields:
+            self.add_error("redact_fields", "Only default credentials take redact fields.")
+            return cleaned
+        if not isinstance(redact_fields, list) or not all(
+            isinstance(k, str) for k in redact_fields
+        ):
+            self.add_error("redact_fields", "Enter a JSON list of strings.")
+            return cleaned
+        try:
+            public = _check_public_data(cleaned.get("public_data"), spec.type, redact_fields)
+        except forms.ValidationError as exc:
+            self.add_error("public_data", exc)
+            return cleaned
+        # Secrets come in step two: validate as an update of a row whose secrets
+        # are set, then drop those placeholders.
+        placeholders = dict.fromkeys(spec.secret_fields, "")
+        try:
+            data = credential_data_clean(
+                organisation=organisation,
+                type=spec.type,
+                data=public,
+                stored=None if spec.free_form else placeholders,
+            )
+        except PatchbayError as exc:
+            _add_service_errors(self, exc, {})
+            return cleaned
+        cleaned["data"] = {k: v for k, v in data.items() if k not in placeholders}
         return cleaned
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and "public_data" in self.errors:
+            type_name = str(self.data.get(self.add_prefix("type")) or "")
+            submitted = self.fields["public_data"].bound_data(
+                self.data.get(self.add_prefix("public_data")), {}
+            )
+            # A default credential's secret keys are whatever redact_fields says,
+            # which may itself be what failed: redisplay none of its data.
+            shown = {} if type_name == "default" else public_data(type_name, submitted, None)
+            redisplay_json(self, "public_data", shown)
+
     def save(self, commit: bool = True) -> Credential:
-        self.instance.data = dict(self.cleaned_data.get("public_data") or {})
+        instance = self.instance
+        instance.data = self.cleaned_data["data"]
+        missing = [
+            f.name
+            for f in CREDENTIAL_TYPES[instance.type].fields
+            if f.secret and f.required and f.name not in instance.data
+        ]
+        # errors: [] = usable; a list of reasons otherwise (SPEC §4).
+        instance.errors = [f"Secret fields not set yet: {', '.join(missing)}."] if missing else []
         return super().save(commit=commit)
 
 
@@ -122,7 +186,7 @@ class CredentialChangeForm(forms.ModelForm[Credential]):
     secret inputs (``secret_0``, ``secret_1``, ...; the labels carry the names).
     """
 
-    secret_fields: ClassVar[dict[str, str]] = {}
+    secret_inputs: ClassVar[dict[str, str]] = {}
 
     public_data = forms.JSONField(label="Data (non-secret fields)", required=False)
 
@@ -132,13 +196,13 @@ class CredentialChangeForm(forms.ModelForm[Credential]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Decrypted once, here; only ever read for merging, never rendered.
+        # Decrypted once, here; only ever used for validation, never rendered.
         stored = self.instance.data
         self._stored: dict[str, Any] = dict(stored) if isinstance(stored, dict) else {}
         self.fields["public_data"].initial = public_data(
             self.instance.type, self._stored, self.instance.redact_fields
         )
-        for field_name, secret_name in self.secret_fields.items():
+        for field_name, secret_name in self.secret_inputs.items():
             is_set = self._stored.get(secret_name) not in (None, "")
             self.fields[field_name].help_text = (
                 "A value is stored. Leave blank to keep it; type a new one to replace it."
@@ -153,37 +217,72 @@ class CredentialChangeForm(forms.ModelForm[Credential]):
             self.instance.redact_fields,
         )
 
-    def merged_data(self) -> dict[str, Any]:
-        """Stored data with the edited public part and any replaced secrets."""
-        shown = public_data(self.instance.type, self._stored, self.instance.redact_fields)
-        # Keys that are neither shown nor secret (unexpected stored keys) are kept untouched.
-        data = {k: v for k, v in self._stored.items() if k not in shown}
-        data.update(self.cleaned_data.get("public_data") or {})
-        for field_name, secret_name in self.secret_fields.items():
-            new_value = self.cleaned_data.get(field_name)
-            if new_value:
-                data[secret_name] = new_value
-        return data
+    def clean_expires_at(self) -> Any:
+        expires_at = self.cleaned_data.get("expires_at")
+        if (
+            "expires_at" in self.changed_data
+            and expires_at is not None
+            and expires_at <= timezone.now()
+        ):
+            raise forms.ValidationError("Must be in the future.")
+        return expires_at
 
-    def save(self, commit: bool = True) -> Credential:
-        self.instance.data = self.merged_data()
-        return super().save(commit=commit)
+    def data_payload(self) -> dict[str, Any] | None:
+        """The inner data to submit, or None when neither data nor a secret changed.
+
+        Secrets left blank are left out, which the update service reads as "keep".
+        """
+        secret_changed = any(self.cleaned_data.get(f) for f in self.secret_inputs)
+        if "public_data" not in self.changed_data and not secret_changed:
+            return None
+        payload = dict(self.cleaned_data.get("public_data") or {})
+        for field_name, secret_name in self.secret_inputs.items():
+            if self.cleaned_data.get(field_name):
+                payload[secret_name] = self.cleaned_data[field_name]
+        return payload
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors or CREDENTIAL_TYPES.get(self.instance.type) is None:
+            return cleaned
+        payload = self.data_payload()
+        if payload is not None:
+            try:
+                credential_data_clean(
+                    organisation=self.instance.organisation,
+                    type=self.instance.type,
+                    data=payload,
+                    stored=self._stored,
+                    stored_redact=list(self.instance.redact_fields or []),
+                )
+            except PatchbayError as exc:
+                _add_service_errors(self, exc, self.secret_inputs)
+        return cleaned
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and "public_data" in self.errors:
+            submitted = self.fields["public_data"].bound_data(
+                self.data.get(self.add_prefix("public_data")), {}
+            )
+            shown = public_data(self.instance.type, submitted, self.instance.redact_fields)
+            redisplay_json(self, "public_data", shown)
 
 
 def change_form_for(credential: Credential) -> type[CredentialChangeForm]:
     """A change form with one write-only password input per secret field of this credential."""
-    secret_fields = {f"{SECRET_PREFIX}{i}": name for i, name in enumerate(secret_names(credential))}
+    secret_inputs = {f"{SECRET_PREFIX}{i}": name for i, name in enumerate(secret_names(credential))}
     attrs: dict[str, Any] = {
         field_name: forms.CharField(
             label=secret_name,
             required=False,
             strip=False,
-            # render_value=False: a stored secret never travels back to the browser.
+            # render_value=False: a stored or rejected secret never goes back to the browser.
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         )
-        for field_name, secret_name in secret_fields.items()
+        for field_name, secret_name in secret_inputs.items()
     }
-    attrs["secret_fields"] = secret_fields
+    attrs["secret_inputs"] = secret_inputs
     return type("CredentialChangeForm", (CredentialChangeForm,), attrs)
 
 
@@ -214,14 +313,7 @@ class CredentialAdmin(admin.ModelAdmin[Credential]):
     list_select_related = ("organisation",)
     # `data` is ciphertext in the database, so it is not searchable (nor should it be).
     search_fields = ("name", "=id", "organisation__name", "=organisation__id")
-    readonly_fields = (
-        "id",
-        "organisation",
-        "type",
-        "redact_fields",
-        "created_at",
-        "updated_at",
-    )
+    readonly_fields = ("id", "organisation", "type", "redact_fields", "created_at", "updated_at")
 
     @admin.display(description="name", ordering="name")
     def display_name(self, obj: Credential) -> str:
@@ -235,7 +327,7 @@ class CredentialAdmin(admin.ModelAdmin[Credential]):
     def get_fieldsets(self, request: HttpRequest, obj: Credential | None = None) -> Any:
         if obj is None:
             return [(None, {"fields": [*CredentialAddForm.Meta.fields, "public_data"]})]
-        secrets = list(change_form_for(obj).secret_fields)
+        secrets = list(change_form_for(obj).secret_inputs)
         fieldsets: list[tuple[str | None, dict[str, Any]]] = [
             (None, {"fields": ["id", "organisation", "type", "name", "expires_at", "errors"]}),
             ("Data", {"fields": ["public_data", "redact_fields"]}),
@@ -266,6 +358,31 @@ class CredentialAdmin(admin.ModelAdmin[Credential]):
     ) -> type[forms.ModelForm[Credential]]:
         kwargs["form"] = CredentialAddForm if obj is None else change_form_for(obj)
         return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: Credential,
+        form: forms.ModelForm[Credential],
+        change: bool,
+    ) -> None:
+        if not change or not isinstance(form, CredentialChangeForm):
+            super().save_model(request, obj, form, change)
+            return
+        payload = form.data_payload()
+        errors = obj.errors
+        # The service re-reads the row under a lock, so only what the operator
+        # changed is written over whatever a token refresh stored meanwhile.
+        credential_update(
+            credential=obj,
+            name=obj.name if "name" in form.changed_data else UNSET,
+            expires_at=obj.expires_at if "expires_at" in form.changed_data else UNSET,
+            data=UNSET if payload is None else payload,
+            partial=False,
+        )
+        if "errors" in form.changed_data and obj.errors != errors:
+            obj.errors = errors
+            obj.save(update_fields=["errors", "updated_at"])
 
     def response_add(
         self, request: HttpRequest, obj: Credential, post_url_continue: str | None = None
