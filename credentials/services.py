@@ -108,6 +108,8 @@ def _clean_field(spec: FieldSpec, value: Any, path: str, problems: Problems) -> 
     if spec.kind is Kind.SCOPES:
         return clean_scopes(value, path, problems)
     if spec.kind is Kind.DATETIME:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.isoformat()  # internal callers (the OAuth flow) pass datetimes
         parsed = clean_datetime(value, path, problems)
         return None if parsed is None else parsed.isoformat().replace("+00:00", "Z")
     if spec.kind is Kind.URL:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 import pytest
 from django.db import connection as db_connection
@@ -9,6 +10,7 @@ from django.db import connection as db_connection
 from connections.models import Connection, ConnectionCredential
 from connectors.models import AuthSchemeConfig, Connector
 from credentials.models import Credential
+from credentials.services import credential_create
 
 CLIENT_SECRET = "grant-client-secret-8d8d"
 CONSUMER_SECRET = "consumer-secret-5e5e"
@@ -46,7 +48,7 @@ def endpoint(path):
     }
 
 
-OAUTH1 = {
+OAUTH1: dict[str, Any] = {
     "id": "oauth1",
     "type": "oauth1",
     "oauth1": {
@@ -101,9 +103,7 @@ def raw_table(table: str) -> str:
 def connect(actor, connector_id, config_id):
     connector = Connector.objects.get(pk=connector_id)
     config = AuthSchemeConfig.objects.get(connector=connector, config_id=config_id)
-    credential = Credential.objects.create(
-        organisation=actor.organisation, type="none", data={}, name="c"
-    )
+    credential = credential_create(organisation=actor.organisation, name="c", type="none", data={})
     connection = Connection.objects.create(
         organisation=actor.organisation, connector=connector, name="conn"
     )

@@ -647,3 +647,20 @@ def test_it_lists_in_a_fixed_number_of_queries(alice, django_assert_max_num_quer
     with django_assert_max_num_queries(3):
         response = alice.client.get(alice.url("credentials"))
     assert len(response.json()["items"]) == 10
+
+
+def test_the_service_accepts_datetimes_and_keeps_the_refresh_token_on_partial_update(alice):
+    from credentials.services import credential_create, credential_update
+
+    expires = timezone.now() + timedelta(hours=1)
+    credential = credential_create(
+        organisation=alice.organisation,
+        name="tokens",
+        type="oauth2-token",
+        data={"accessToken": "a1", "refreshToken": "r1", "expiresAt": expires},
+    )
+    credential_update(credential=credential, data={"accessToken": "a2"})
+    credential.refresh_from_db()
+    assert credential.data["accessToken"] == "a2"
+    assert credential.data["refreshToken"] == "r1"
+    assert credential.data["expiresAt"].endswith("Z")
