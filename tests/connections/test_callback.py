@@ -175,7 +175,8 @@ def test_the_browser_page_shows_success_safely(alice, setup, token_endpoint, cli
     assert response["Referrer-Policy"] == "no-referrer"
     assert response["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
-    assert "http://" not in html and "https://" not in html  # no third-party resources
+    assert "http://" not in html
+    assert "https://" not in html
     assert "fake-access-token-123" not in html
 
 
@@ -356,7 +357,8 @@ def test_it_escapes_the_error_description(alice, setup, no_network, client):
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "<script>" not in html and "<img" not in html
+    assert "<script>" not in html
+    assert "<img" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     assert "server_error" in html
 
