@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,10 +36,24 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
+_OBJ = OpenApiTypes.OBJECT
+
+
+@extend_schema_view(
+    list=extend_schema(operation_id="connectors_list", responses=_OBJ),
+    create=extend_schema(operation_id="connectors_create", request=_OBJ, responses={201: _OBJ}),
+    retrieve=extend_schema(operation_id="connectors_retrieve", responses=_OBJ),
+    partial_update=extend_schema(operation_id="connectors_update", request=_OBJ, responses=_OBJ),
+    destroy=extend_schema(operation_id="connectors_delete", responses={204: None}),
+)
 class ConnectorViewSet(OrganisationScopedViewSet):
+    """Connectors of the caller's organisation, with their auth scheme configs (SPEC §4)."""
+
     lookup_url_kwarg = "connector_id"
 
     def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Connector.objects.none()
         return connector_list(organisation=self.organisation)
 
     def list(self, request: Request, organisation_id: str) -> Response:
@@ -84,6 +100,9 @@ class ConnectorViewSet(OrganisationScopedViewSet):
 class AuthSchemeConfigView(OrganisationScopedMixin):
     """``PUT`` creates or replaces the config with the client-chosen id; ``DELETE`` removes it."""
 
+    @extend_schema(
+        operation_id="auth_scheme_configs_put", request=_OBJ, responses={200: _OBJ, 201: _OBJ}
+    )
     def put(
         self, request: Request, organisation_id: str, connector_id: str, config_id: str
     ) -> Response:
@@ -96,6 +115,7 @@ class AuthSchemeConfigView(OrganisationScopedMixin):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
+    @extend_schema(operation_id="auth_scheme_configs_delete", responses={204: None})
     def delete(
         self, request: Request, organisation_id: str, connector_id: str, config_id: str
     ) -> Response:

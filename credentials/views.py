@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -66,10 +68,25 @@ def _expires_at(body: dict[str, Any]) -> Any:
     return value
 
 
+_OBJ = OpenApiTypes.OBJECT
+
+
+@extend_schema_view(
+    list=extend_schema(operation_id="credentials_list", responses=_OBJ),
+    create=extend_schema(operation_id="credentials_create", request=_OBJ, responses={201: _OBJ}),
+    retrieve=extend_schema(operation_id="credentials_retrieve", responses=_OBJ),
+    update=extend_schema(operation_id="credentials_replace", request=_OBJ, responses=_OBJ),
+    partial_update=extend_schema(operation_id="credentials_update", request=_OBJ, responses=_OBJ),
+    destroy=extend_schema(operation_id="credentials_delete", responses={204: None}),
+)
 class CredentialViewSet(OrganisationScopedViewSet):
+    """Credentials of the caller's organisation; secret fields are write-only (SPEC §4)."""
+
     lookup_url_kwarg = "credential_id"
 
     def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Credential.objects.none()
         return credential_list(organisation=self.organisation)
 
     def list(self, request: Request, organisation_id: str) -> Response:
