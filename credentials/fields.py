@@ -50,6 +50,10 @@ class EncryptedJSONField(models.TextField):
     ``organisation_attr`` names the attribute holding the owning organisation's id.
     """
 
+    # django-stubs reads these to type model attributes: any JSON value in, any out.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def __init__(
         self, *args: Any, organisation_attr: str = "organisation_id", **kwargs: Any
     ) -> None:
