@@ -37,7 +37,7 @@ class FakeTokenEndpoint:
     body: Any = None
     content_type: str = "application/json"
     raises: Exception | None = None
-    requests: list[requests.PreparedRequest] = field(default_factory=list)
+    sent: list[requests.PreparedRequest] = field(default_factory=list)
 
     def answer(self, status: int, body: Any, content_type: str = "application/json") -> None:
         self.status, self.body, self.content_type = status, body, content_type
@@ -45,7 +45,7 @@ class FakeTokenEndpoint:
     def __call__(
         self, adapter: Any, request: requests.PreparedRequest, **kwargs: Any
     ) -> requests.Response:
-        self.requests.append(request)
+        self.sent.append(request)
         if self.raises is not None:
             raise self.raises
         response = requests.Response()

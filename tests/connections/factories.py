@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from connections.models import Connection, ConnectionCredential
 from connectors.models import AuthSchemeConfig, Connector
@@ -65,12 +65,15 @@ def client_credential(
         organisation=organisation,
         name="OAuth client",
         type="oauth2-client",
-        data={
-            "clientId": client_id,
-            "clientSecret": client_secret or "cs-" + secrets.token_urlsafe(24),
-            "tokenUrl": token_url,
-            "scopes": [],
-        },
+        data=cast(
+            Any,
+            {
+                "clientId": client_id,
+                "clientSecret": client_secret or "cs-" + secrets.token_urlsafe(24),
+                "tokenUrl": token_url,
+                "scopes": [],
+            },
+        ),
     )
 
 
@@ -79,14 +82,17 @@ def token_credential(organisation: Organisation, **data: Any) -> Credential:
         organisation=organisation,
         name="OAuth token",
         type="oauth2-token",
-        data={
-            "scopes": ["read"],
-            "accessToken": "at-" + secrets.token_urlsafe(16),
-            "tokenType": "Bearer",
-            "expiresAt": None,
-            "refreshToken": "rt-" + secrets.token_urlsafe(16),
-            **data,
-        },
+        data=cast(
+            Any,
+            {
+                "scopes": ["read"],
+                "accessToken": "at-" + secrets.token_urlsafe(16),
+                "tokenType": "Bearer",
+                "expiresAt": None,
+                "refreshToken": "rt-" + secrets.token_urlsafe(16),
+                **data,
+            },
+        ),
     )
 
 

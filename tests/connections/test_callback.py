@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -92,7 +92,7 @@ def test_it_sends_code_verifier_and_redirect_uri_with_basic_auth(
     state = start(alice, connector, credential)
     verifier = AuthorisationRequest.objects.get().code_verifier
     alice.client.get(API, {"code": "the-code", "state": state})
-    (sent,) = token_endpoint.requests
+    (sent,) = token_endpoint.sent
     assert sent.url == f.TOKEN_URL
     assert sent.method == "POST"
     params = form(sent)
@@ -115,7 +115,7 @@ def test_it_can_post_the_client_secret_and_additional_token_params(alice, token_
     credential = f.client_credential(alice.organisation)
     state = start(alice, connector, credential)
     assert alice.client.get(API, {"code": "c", "state": state}).status_code == 201
-    (sent,) = token_endpoint.requests
+    (sent,) = token_endpoint.sent
     params = form(sent)
     assert params["client_id"] == ["client-123"]
     assert params["client_secret"] == [credential.data["clientSecret"]]
@@ -128,7 +128,7 @@ def test_it_uses_the_redirect_uri_of_the_initialise(alice, setup, token_endpoint
     connector, _, credential = setup
     state = start(alice, connector, credential, redirectUrl="http://127.0.0.1:7777/done")
     alice.client.get(API, {"code": "c", "state": state})
-    assert form(token_endpoint.requests[0])["redirect_uri"] == ["http://127.0.0.1:7777/done"]
+    assert form(token_endpoint.sent[0])["redirect_uri"] == ["http://127.0.0.1:7777/done"]
 
 
 @pytest.mark.parametrize("expires_in", [3600, "3600", 3600.0])
@@ -140,7 +140,7 @@ def test_it_reads_expires_in_as_number_or_numeric_string(alice, setup, token_end
     state = start(alice, connector, credential)
     assert alice.client.get(API, {"code": "c", "state": state}).status_code == 201
     expires_at = Credential.objects.get(type="oauth2-token").data["expiresAt"]
-    delta = timezone.datetime.fromisoformat(expires_at) - timezone.now()
+    delta = datetime.fromisoformat(expires_at) - timezone.now()
     assert timedelta(minutes=59) < delta <= timedelta(hours=1)
 
 
@@ -240,9 +240,9 @@ def test_it_refuses_a_replayed_state(alice, setup, token_endpoint, client, url):
     state = start(alice, connector, credential)
     http = alice.client if url == API else client
     assert http.get(url, {"code": "c", "state": state}).status_code in (200, 201)
-    calls = len(token_endpoint.requests)
+    calls = len(token_endpoint.sent)
     refused(http, url, {"code": "c", "state": state})
-    assert len(token_endpoint.requests) == calls
+    assert len(token_endpoint.sent) == calls
 
 
 @pytest.mark.parametrize("url", [API, BROWSER])
@@ -268,7 +268,7 @@ def test_another_organisations_attempt_leaves_the_state_usable(
     connector, _, credential = setup
     state = start(alice, connector, credential)
     assert charlie.client.get(API, {"code": "c", "state": state}).status_code == 400
-    assert token_endpoint.requests == []
+    assert token_endpoint.sent == []
     assert alice.client.get(API, {"code": "c", "state": state}).status_code == 201
 
 
@@ -538,6 +538,6 @@ def test_only_one_of_two_concurrent_callbacks_proceeds(alice, setup, token_endpo
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(outcomes) == ["invalid_state", "ok"]
-    assert len(token_endpoint.requests) == 1
+    assert len(token_endpoint.sent) == 1
     assert Connection.objects.count() == 1
     assert Credential.objects.filter(type="oauth2-token").count() == 1
