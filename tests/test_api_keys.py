@@ -15,10 +15,10 @@ from organisations.keys import api_key_create
 from organisations.models import ApiKey, Organisation
 
 
-def _get(client: APIClient, url: str, key: str | None = None, **extra: str):
-    if key is not None:
-        extra["HTTP_AUTHORIZATION"] = f"Bearer {key}"
-    return client.get(url, **extra)
+def _get(client: APIClient, url: str, key: str | None = None):
+    if key is None:
+        return client.get(url)
+    return client.get(url, HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
 def _assert_unauthenticated(response) -> None:
@@ -184,4 +184,6 @@ def test_create_api_key_with_expiry(db):
     call_command(
         "create_api_key", "--organisation", str(org.pk), "--expires-in-days", "7", stdout=StringIO()
     )
-    assert ApiKey.objects.get(organisation=org).expires_at > timezone.now() + timedelta(days=6)
+    expires_at = ApiKey.objects.get(organisation=org).expires_at
+    assert expires_at is not None
+    assert expires_at > timezone.now() + timedelta(days=6)

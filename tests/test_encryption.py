@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import uuid
 from io import StringIO
 
 import pytest
@@ -31,13 +32,13 @@ def _credential(organisation: Organisation, secret: str = SECRET) -> Credential:
     )
 
 
-def _raw_column(table: str, column: str, pk: object) -> str:
+def _raw_column(table: str, column: str, pk: uuid.UUID) -> str:
+    value = pk.hex if connection.vendor == "sqlite" else pk
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {column} FROM {table} WHERE id = %s",
-            [pk.hex if connection.vendor == "sqlite" else pk],
-        )  # type: ignore[attr-defined]
-        return cursor.fetchone()[0]
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [value])
+        row = cursor.fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def test_it_stores_no_plaintext_secret_in_any_table(alice):
