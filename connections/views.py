@@ -7,6 +7,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,12 +30,19 @@ from credentials.representation import credential_repr, iso
 from organisations.authentication import ApiKeyPrincipal
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
+_OBJ = OpenApiTypes.OBJECT
+_CALLBACK_QUERY = [
+    OpenApiParameter(name, str, OpenApiParameter.QUERY, required=name == "state")
+    for name in ("code", "state", "error", "error_description", "iss")
+]
+
 # --- OAuth 2.0 ----------------------------------------------------------------
 
 
 class InitialiseView(OrganisationScopedMixin):
     """``POST /o/{organisation_id}/connectors/{connector_id}/oauth2/initialise`` → ``{url}``."""
 
+    @extend_schema(operation_id="oauth2_initialise", request=_OBJ, responses=_OBJ)
     def post(self, request: Request, organisation_id: str, connector_id: str) -> Response:
         params = oauth.InitialiseParams.from_body(
             organisation=self.organisation, connector_id=connector_id, body=request.data
@@ -56,6 +65,9 @@ class CallbackApiView(APIView):
 
     permission_classes = [IsApiKey]
 
+    @extend_schema(
+        operation_id="oauth2_callback", parameters=_CALLBACK_QUERY, responses={201: _OBJ}
+    )
     def get(self, request: Request) -> Response:
         params = oauth.callback_params_parse(request.query_params.lists())
         assert isinstance(request.user, ApiKeyPrincipal)
@@ -157,6 +169,13 @@ def _credential_refs(value: Any, problems: Problems) -> list[CredentialRef]:
     return refs
 
 
+@extend_schema_view(
+    list=extend_schema(operation_id="connections_list", responses=_OBJ),
+    create=extend_schema(operation_id="connections_create", request=_OBJ, responses={201: _OBJ}),
+    retrieve=extend_schema(operation_id="connections_retrieve", responses=_OBJ),
+    partial_update=extend_schema(operation_id="connections_update", request=_OBJ, responses=_OBJ),
+    destroy=extend_schema(operation_id="connections_delete", responses={204: None}),
+)
 class ConnectionViewSet(OrganisationScopedViewSet):
     lookup_url_kwarg = "connection_id"
 
@@ -203,6 +222,11 @@ class ConnectionViewSet(OrganisationScopedViewSet):
         connection_delete(connection=self._connection())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        operation_id="connections_access_token",
+        parameters=[OpenApiParameter("forceRefresh", bool, OpenApiParameter.QUERY)],
+        responses=_OBJ,
+    )
     def access_token(self, request: Request, organisation_id: str, connection_id: str) -> Response:
         """``GET .../connections/{id}/access-token`` → ``{accessToken, tokenType, expiresAt,
         scopes}``; never the refresh token."""
