@@ -346,7 +346,6 @@ def test_it_accepts_an_allowed_redirect_url(alice, setup):
     connector, _, credential = setup
     alice.organisation.allowed_redirect_urls = ["https://app.example.com/oauth/done"]
     alice.organisation.save()
-    alice.client.get(alice.url("connections"))  # the key caches its organisation per request
     body = f.initialise_body(credential, redirectUrl="https://app.example.com/oauth/done")
     q = ok(alice, connector, body)
     assert q["redirect_uri"] == ["https://app.example.com/oauth/done"]
