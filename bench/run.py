@@ -364,5 +364,16 @@ def main() -> None:
 POST_HOOKS: list[Callable[[dict[str, Any]], None]] = []
 EXTRA_LINES: list[str] = []
 
+def load_extensions() -> None:
+    """Scenario modules beside this file (``bench/scenarios_*.py``) register themselves on import
+    with :func:`scenario`, ``POST_HOOKS`` and ``EXTRA_LINES``."""
+    import importlib
+
+    for path in sorted(Path(__file__).parent.glob("scenarios_*.py")):
+        importlib.import_module(f"bench.{path.stem}")
+
+
 if __name__ == "__main__":
+    sys.modules.setdefault("bench.run", sys.modules[__name__])
+    load_extensions()
     main()
