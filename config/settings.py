@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "credentials",
     "connections",
     "embed",
+    "webhooks",
 ]
 if PATCHBAY_DEMO:
     INSTALLED_APPS += ["oauth2_provider", "demo"]

@@ -1,0 +1,154 @@
+"""Writes on webhooks. Keyword-only, typed; validation raises :class:`PatchbayError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import PatchbayError
+from core.validation import Problems, clean_bool, clean_string_list, clean_text, clean_url
+from organisations.models import Organisation
+from webhooks.models import Event, EventType, WebhookDelivery, WebhookEndpoint
+from webhooks.signing import secret_generate
+
+EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)
+MAX_ENDPOINTS = 20
+UNSET: Any = object()
+
+
+def event_emit(*, organisation: Organisation, type: str, data: dict[str, object]) -> Event:
+    """Record an event and queue one delivery per active endpoint subscribed to ``type``.
+
+    Runs in the caller's transaction (a savepoint when there is one), so an event
+    is queued exactly when the change it reports is committed: the outbox
+    pattern. Cheap: one read of the organisation's endpoints, one insert, one bulk
+    insert; nothing is sent here (``webhooks.jobs.deliver_due`` does that).
+    """
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    with transaction.atomic():
+        event = Event.objects.create(organisation=organisation, type=type, data=data)
+        endpoints = WebhookEndpoint.objects.filter(organisation=organisation, active=True).only(
+            "id", "events"
+        )
+        now = event.created_at
+        WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(
+                organisation=organisation, endpoint=endpoint, event=event, next_attempt_at=now
+            )
+            for endpoint in endpoints
+            if endpoint.subscribes_to(type)
+        )
+    return event
+
+
+@dataclass(frozen=True)
+class EndpointWithSecret:
+    """An endpoint and its secret, returned once by create and rotate."""
+
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+def _clean(
+    *, url: Any, description: Any, events: Any, active: Any, partial: bool
+) -> dict[str, Any]:
+    problems = Problems()
+    values: dict[str, Any] = {}
+    if url is not UNSET or not partial:
+        values["url"] = clean_url(None if url is UNSET else url, "url", problems, required=True)
+    if description is not UNSET:
+        values["description"] = clean_text(description, "description", problems, max_length=500)
+        values["description"] = values["description"] or ""
+    if events is not UNSET:
+        cleaned = clean_string_list(
+            events, "events", problems, max_items=len(EVENT_TYPES), choices=EVENT_TYPES
+        )
+        if events is None:
+            problems.add("events", "Must be a list of event types (empty for all).")
+        values["events"] = sorted(set(cleaned or []))
+    if active is not UNSET:
+        if active is None:
+            problems.add("active", "Must be true or false.")
+        values["active"] = clean_bool(active, "active", problems)
+    problems.raise_if_any()
+    return values
+
+
+def endpoint_create(
+    *,
+    organisation: Organisation,
+    url: Any,
+    description: Any = UNSET,
+    events: Any = UNSET,
+) -> EndpointWithSecret:
+    """Create an endpoint with a fresh secret. The secret is returned here and never again."""
+    values = _clean(url=url, description=description, events=events, active=UNSET, partial=False)
+    if WebhookEndpoint.objects.filter(organisation=organisation).count() >= MAX_ENDPOINTS:
+        raise PatchbayError(
+            "limit_reached", f"An organisation may have at most {MAX_ENDPOINTS} webhook endpoints."
+        )
+    secret = secret_generate()
+    endpoint = WebhookEndpoint.objects.create(organisation=organisation, secret=secret, **values)
+    return EndpointWithSecret(endpoint=endpoint, secret=secret)
+
+
+def endpoint_update(
+    *,
+    endpoint: WebhookEndpoint,
+    url: Any = UNSET,
+    description: Any = UNSET,
+    events: Any = UNSET,
+    active: Any = UNSET,
+) -> WebhookEndpoint:
+    """Change an endpoint. Deliveries already queued keep going to the endpoint's current URL."""
+    values = _clean(url=url, description=description, events=events, active=active, partial=True)
+    if values:
+        for name, value in values.items():
+            setattr(endpoint, name, value)
+        endpoint.save(update_fields=[*values, "updated_at"])
+    return endpoint
+
+
+def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint and its deliveries."""
+    endpoint.delete()
+
+
+def endpoint_secret_rotate(*, endpoint: WebhookEndpoint) -> EndpointWithSecret:
+    """Replace the secret at once; attempts from now on are signed with the new one."""
+    secret = secret_generate()
+    endpoint.secret = secret
+    endpoint.save(update_fields=["secret", "updated_at"])
+    return EndpointWithSecret(endpoint=endpoint, secret=secret)
+
+
+def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery's event to its endpoint again, as soon as a worker runs.
+
+    A pending delivery is made due now (unless a worker holds it right now); a
+    delivered or dead one gets a new delivery row, so the history of the old
+    one stays as it was. The receiver sees the same ``webhook-id``.
+    """
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.only("id", "active").get(pk=delivery.endpoint_id)
+        if not endpoint.active:
+            raise PatchbayError(
+                "endpoint_inactive", "The endpoint is disabled; enable it first.", status=409
+            )
+        now = timezone.now()
+        current = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if current.delivered_at is None and current.dead_at is None:
+            if current.locked_until is None or current.locked_until <= now:
+                current.next_attempt_at = now
+                current.save(update_fields=["next_attempt_at"])
+            return current
+        return WebhookDelivery.objects.create(
+            organisation_id=current.organisation_id,
+            endpoint_id=current.endpoint_id,
+            event_id=current.event_id,
+            next_attempt_at=now,
+        )
