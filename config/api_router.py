@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("connectors.api_urls")),
     path("", include("credentials.api_urls")),
     path("", include("connections.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]

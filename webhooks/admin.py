@@ -1,0 +1,180 @@
+"""Operators' admin for webhook events, endpoints and deliveries (SPEC §7, §9).
+
+An endpoint's secret is never displayed: it is generated when the endpoint is
+added and by the "rotate secret" action, and shown once, in the message on the
+page the admin redirects to. Events are read-only records; deliveries are
+read-only too, apart from the "redeliver" action.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core.errors import PatchbayError
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
+from webhooks.services import EVENT_TYPES, delivery_redeliver, endpoint_secret_rotate
+from webhooks.signing import secret_generate
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("type", "id", "organisation", "created_at")
+    list_filter = ("type", "organisation")
+    list_select_related = ("organisation",)
+    search_fields = ("=id", "type", "organisation__name", "=organisation__id")
+    fields = ("id", "organisation", "type", "data", "created_at")
+    readonly_fields = fields
+
+
+class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
+    events = forms.MultipleChoiceField(
+        choices=[(t, t) for t in EVENT_TYPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event type.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("organisation", "url", "description", "events", "active")
+
+    def clean_url(self) -> str:
+        from core.validation import url_problem
+
+        url = str(self.cleaned_data.get("url") or "")
+        problem = url_problem(url)
+        if problem is not None:
+            raise forms.ValidationError(problem)
+        return url
+
+    def clean_events(self) -> list[str]:
+        return sorted(set(self.cleaned_data.get("events") or []))
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+    form = WebhookEndpointForm
+    list_display = ("url", "description", "organisation", "active", "created_at", "updated_at")
+    list_filter = ("active", "organisation")
+    list_select_related = ("organisation",)
+    search_fields = ("url", "description", "=id", "organisation__name", "=organisation__id")
+    # `secret` is deliberately absent everywhere.
+    actions = ("rotate_secret",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
+        readonly = ("id", "created_at", "updated_at")
+        return readonly if obj is None else (*readonly, "organisation")
+
+    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
+        fields = ("organisation", "url", "description", "events", "active")
+        return fields if obj is None else ("id", *fields, "created_at", "updated_at")
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: WebhookEndpoint,
+        form: forms.ModelForm[WebhookEndpoint],
+        change: bool,
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        secret = secret_generate()
+        obj.secret = secret
+        super().save_model(request, obj, form, change)
+        # The message is the one place the secret is shown; nothing stored keeps it in clear.
+        messages.warning(
+            request, f"Copy this signing secret now, it will not be shown again: {secret}"
+        )
+
+    @admin.action(
+        description="Rotate signing secret (shows the new one once)", permissions=["change"]
+    )
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            rotated = endpoint_secret_rotate(endpoint=endpoint)
+            messages.warning(
+                request,
+                f"New signing secret for {endpoint.url} (shown once): {rotated.secret}",
+            )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "event_type",
+        "endpoint",
+        "organisation",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+        "dead_at",
+        "created_at",
+    )
+    list_filter = ("organisation",)
+    list_select_related = ("organisation", "endpoint", "event")
+    search_fields = ("=id", "=event__id", "endpoint__url", "organisation__name")
+    fields = (
+        "id",
+        "organisation",
+        "endpoint",
+        "event",
+        "event_type",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "locked_until",
+        "last_attempt_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "dead_at",
+        "created_at",
+    )
+    readonly_fields = fields
+    actions = ("redeliver",)
+
+    @admin.display(description="event type", ordering="event__type")
+    def event_type(self, obj: WebhookDelivery) -> str:
+        return obj.event.type
+
+    @admin.display(description="status")
+    def status(self, obj: WebhookDelivery) -> str:
+        return obj.status
+
+    def has_redeliver_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Redeliver", permissions=["redeliver"])
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        queued, refused = 0, 0
+        for delivery in queryset:
+            try:
+                delivery_redeliver(delivery=delivery)
+                queued += 1
+            except PatchbayError:
+                refused += 1
+        self.message_user(
+            request, f"Queued {queued} delivery(ies) for redelivery.", messages.SUCCESS
+        )
+        if refused:
+            self.message_user(
+                request, f"{refused} skipped: their endpoint is disabled.", messages.WARNING
+            )

@@ -1,0 +1,130 @@
+"""The webhooks API: endpoints of the caller's organisation and their deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.validation import Problems, check_object
+from organisations.tenancy import OrganisationScopedViewSet
+from webhooks.models import WebhookEndpoint
+from webhooks.representation import delivery_repr, endpoint_repr
+from webhooks.selectors import delivery_get, delivery_list, endpoint_list
+from webhooks.services import (
+    UNSET,
+    delivery_redeliver,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_secret_rotate,
+    endpoint_update,
+)
+
+CREATABLE = frozenset({"url", "description", "events"})
+UPDATABLE = frozenset({"url", "description", "events", "active"})
+
+_OBJ = OpenApiTypes.OBJECT
+
+
+def _body(request: Request, allowed: frozenset[str]) -> dict[str, Any]:
+    problems = Problems()
+    body = check_object(request.data, "", problems, allowed=allowed)
+    problems.raise_if_any()
+    assert body is not None
+    return body
+
+
+@extend_schema_view(
+    list=extend_schema(operation_id="webhooks_list", responses=_OBJ),
+    create=extend_schema(
+        operation_id="webhooks_create",
+        request=_OBJ,
+        responses={201: _OBJ},
+        description="The response holds the endpoint's `secret`: it is never shown again.",
+    ),
+    retrieve=extend_schema(operation_id="webhooks_retrieve", responses=_OBJ),
+    partial_update=extend_schema(operation_id="webhooks_update", request=_OBJ, responses=_OBJ),
+    destroy=extend_schema(operation_id="webhooks_delete", responses={204: None}),
+    rotate_secret=extend_schema(
+        operation_id="webhooks_rotate_secret",
+        request=None,
+        responses=_OBJ,
+        description="Replace the signing secret at once; the new one is shown only here.",
+    ),
+    deliveries=extend_schema(operation_id="webhooks_deliveries_list", responses=_OBJ),
+    redeliver=extend_schema(
+        operation_id="webhooks_deliveries_redeliver", request=None, responses={202: _OBJ}
+    ),
+)
+class WebhookEndpointViewSet(OrganisationScopedViewSet):
+    """Webhook endpoints of the caller's organisation; secrets are shown once (create, rotate)."""
+
+    lookup_url_kwarg = "webhook_id"
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return WebhookEndpoint.objects.none()
+        return endpoint_list(organisation=self.organisation)
+
+    def _endpoint(self) -> WebhookEndpoint:
+        endpoint = self.get_object()
+        assert isinstance(endpoint, WebhookEndpoint)
+        return endpoint
+
+    def list(self, request: Request, organisation_id: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset()) or []
+        return self.get_paginated_response([endpoint_repr(e) for e in page])
+
+    def create(self, request: Request, organisation_id: str) -> Response:
+        organisation = self.organisation  # 404 for other organisations before reading the body
+        body = _body(request, CREATABLE)
+        created = endpoint_create(
+            organisation=organisation,
+            url=body.get("url"),
+            description=body.get("description", UNSET),
+            events=body.get("events", UNSET),
+        )
+        return Response(
+            {**endpoint_repr(created.endpoint), "secret": created.secret},
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def retrieve(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
+        return Response(endpoint_repr(self._endpoint()))
+
+    def partial_update(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
+        endpoint = self._endpoint()
+        body = _body(request, UPDATABLE)
+        endpoint = endpoint_update(
+            endpoint=endpoint,
+            url=body.get("url", UNSET),
+            description=body.get("description", UNSET),
+            events=body.get("events", UNSET),
+            active=body.get("active", UNSET),
+        )
+        return Response(endpoint_repr(endpoint))
+
+    def destroy(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
+        endpoint_delete(endpoint=self._endpoint())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def rotate_secret(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
+        rotated = endpoint_secret_rotate(endpoint=self._endpoint())
+        return Response({"secret": rotated.secret}, headers={"Cache-Control": "no-store"})
+
+    def deliveries(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
+        page = self.paginate_queryset(delivery_list(endpoint=self._endpoint())) or []
+        return self.get_paginated_response([delivery_repr(d) for d in page])
+
+    def redeliver(
+        self, request: Request, organisation_id: str, webhook_id: str, delivery_id: str
+    ) -> Response:
+        delivery = delivery_get(endpoint=self._endpoint(), delivery_id=delivery_id)
+        queued = delivery_redeliver(delivery=delivery)
+        queued = delivery_get(endpoint=queued.endpoint, delivery_id=queued.pk)
+        return Response(delivery_repr(queued), status=status.HTTP_202_ACCEPTED)
