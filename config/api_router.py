@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("connectors.api_urls")),
     path("", include("credentials.api_urls")),
     path("", include("connections.api_urls")),
+    path("", include("embed.api_urls")),
     path("", include("webhooks.api_urls")),
 ]

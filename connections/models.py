@@ -30,6 +30,14 @@ class Connection(models.Model):
     status = models.CharField(
         max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.ACTIVE
     )
+    # Made through a hub: the end user it belongs to (deleting them deletes it).
+    end_user = models.ForeignKey(
+        "embed.EndUser",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="connections",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,6 +80,12 @@ class ConnectionCredential(models.Model):
         return f"credential {self.position} of {self.connection_id}"
 
 
+class AuthorisationStatus(models.TextChoices):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class AuthorisationRequest(models.Model):
     """One initialised OAuth 2.0 authorisation: the state, kept only as a hash (SPEC §5.1)."""
 
@@ -89,6 +103,23 @@ class AuthorisationRequest(models.Model):
     connection = models.ForeignKey(
         Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # Embed flows (SPEC §8): who the connection is for, and through which session.
+    hub = models.ForeignKey("embed.Hub", null=True, blank=True, on_delete=models.CASCADE)
+    end_user = models.ForeignKey(
+        "embed.EndUser", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    connect_session = models.ForeignKey(
+        "embed.ConnectSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The outcome, for the widget to poll.
+    status = models.CharField(
+        max_length=20, choices=AuthorisationStatus.choices, default=AuthorisationStatus.PENDING
+    )
+    result_connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)

@@ -34,5 +34,9 @@ def connection_repr(connection: Connection) -> dict[str, Any]:
         "systemId": str(connection.connector_id),
         "connectionTemplateId": connection.connection_template_id or None,
         "status": connection.status,
-        "endUser": None,
+        "endUser": (
+            {"id": str(connection.end_user.pk), "externalId": connection.end_user.external_id}
+            if connection.end_user_id is not None and connection.end_user is not None
+            else None
+        ),
     }

@@ -15,7 +15,7 @@ def _with_credentials(queryset: QuerySet[Connection]) -> QuerySet[Connection]:
     links = ConnectionCredential.objects.select_related(
         "auth_scheme_config", "credential"
     ).order_by("position", "id")
-    return queryset.select_related("connector").prefetch_related(
+    return queryset.select_related("connector", "end_user").prefetch_related(
         Prefetch("connection_credentials", queryset=links)
     )
 

@@ -8,9 +8,11 @@ from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from connections.models import (
     AuthorisationRequest,
+    AuthorisationStatus,
     Connection,
     ConnectionCredential,
     ConnectionStatus,
@@ -216,19 +218,24 @@ def connection_authorise(
             _relink_token(connection, request, credential)
             connection.status = ConnectionStatus.ACTIVE
             connection.save(update_fields=["status", "updated_at"])
+            _record_success(request, connection)
             return connection, credential, False
 
         name = _free_name(request.organisation, connector)
         try:
             with transaction.atomic():
                 connection = Connection.objects.create(
-                    organisation=request.organisation, connector=connector, name=name
+                    organisation=request.organisation,
+                    connector=connector,
+                    name=name,
+                    end_user_id=request.end_user_id,
                 )
         except IntegrityError:  # a concurrent callback took the name
             connection = Connection.objects.create(
                 organisation=request.organisation,
                 connector=connector,
                 name=f"{name[:185]} {secrets.token_hex(4)}",
+                end_user_id=request.end_user_id,
             )
         ConnectionCredential.objects.create(
             connection=connection,
@@ -237,7 +244,17 @@ def connection_authorise(
             client_credential=request.client_credential,
             position=0,
         )
+        _record_success(request, connection)
         return connection, credential, True
+
+
+def _record_success(request: AuthorisationRequest, connection: Connection) -> None:
+    """The outcome a polling widget reads (SPEC §8), in the caller's transaction."""
+    request.status = AuthorisationStatus.SUCCEEDED
+    request.result_connection = connection
+    request.error_code = ""
+    request.completed_at = timezone.now()
+    request.save(update_fields=["status", "result_connection", "error_code", "completed_at"])
 
 
 def _relink_token(

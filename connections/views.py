@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connections import oauth
-from connections.models import Connection
+from connections.models import AuthorisationRequest, Connection
 from connections.representation import connection_repr
 from connections.selectors import connection_get, connection_list
 from connections.services import (
@@ -27,6 +27,8 @@ from connections.services import (
 from core.errors import PatchbayError
 from core.validation import Problems, check_object, clean_text, join
 from credentials.representation import credential_repr, iso
+from embed.representation import embed_callback_context
+from embed.selectors import embed_authorisation_for_state
 from organisations.authentication import ApiKeyPrincipal
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
@@ -97,10 +99,14 @@ CALLBACK_PAGE_HEADERS = {
 def callback_page(request: HttpRequest) -> HttpResponse:
     """The browser redirect URI registered at providers: finish the flow, show the outcome."""
     context: dict[str, Any]
+    params: oauth.CallbackParams | None = None
+    authorisation: AuthorisationRequest | None = None
     try:
         params = oauth.callback_params_parse(request.GET.lists())
         outcome = oauth.authorisation_complete(params)
     except PatchbayError as error:
+        if params is not None and error.code != "invalid_state":  # consumed: outcome recorded
+            authorisation = embed_authorisation_for_state(params.state)
         cancelled = isinstance(error, oauth.ProviderError) and error.cancelled
         context = {
             "ok": False,
@@ -113,6 +119,10 @@ def callback_page(request: HttpRequest) -> HttpResponse:
     else:
         context = {"ok": True, "connection": outcome.connection, "created": outcome.created}
         status_code = 200
+        authorisation = outcome.authorisation_request
+    if authorisation is not None and authorisation.hub_id is not None:
+        # An embed flow: the popup's script posts this to the panel (SPEC §8).
+        context.update(embed_callback_context(authorisation))
     response = render(request, "connections/callback.html", context, status=status_code)
     for header, value in CALLBACK_PAGE_HEADERS.items():
         response[header] = value

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from connections.models import AuthorisationRequest, Connection
+from connections.models import AuthorisationRequest, AuthorisationStatus, Connection
 from connections.oauth import params as p
 from connections.oauth.initialise import check_client_id, state_hash, token_url_for
 from connections.oauth.tokens import CodeExchange, provider_error_code, token_exchange
@@ -128,6 +128,7 @@ class AuthorisationOutcome:
     connection: Connection
     credential: Credential
     created: bool
+    authorisation_request: AuthorisationRequest | None = field(default=None, repr=False)
 
 
 def authorisation_consume(
@@ -184,13 +185,30 @@ def authorisation_complete(
     ``organisation`` is the API caller's (API callback); the browser callback passes None.
     Raises :class:`PatchbayError` (``invalid_state``, ``invalid_issuer``, the provider's error
     code as :class:`ProviderError`, ``client_id_mismatch``) or
-    :class:`~connections.oauth.tokens.TokenExchangeFailed`; nothing is stored then.
+    :class:`~connections.oauth.tokens.TokenExchangeFailed`; nothing is stored then but the
+    authorisation request's outcome (failed, with the error code).
     """
-    from connections.services import connection_authorise
-
     request = authorisation_consume(params.state, organisation=organisation)
     if request is None:
         raise _invalid_state()
+    try:
+        return _complete(request, params)
+    except PatchbayError as error:
+        # The state is spent: record why, for a widget polling the outcome (SPEC §8).
+        authorisation_record_failure(request, error.code)
+        raise
+
+
+def authorisation_record_failure(request: AuthorisationRequest, code: str) -> None:
+    """Mark a consumed authorisation request failed with ``code`` (never a secret)."""
+    AuthorisationRequest.objects.filter(pk=request.pk, status=AuthorisationStatus.PENDING).update(
+        status=AuthorisationStatus.FAILED, error_code=code[:64], completed_at=timezone.now()
+    )
+
+
+def _complete(request: AuthorisationRequest, params: CallbackParams) -> AuthorisationOutcome:
+    from connections.services import connection_authorise
+
     config = OAuth2Config.from_settings(request.auth_scheme_config.settings)
     check_issuer(request, config, params.iss)
     if params.error is not None:
@@ -232,4 +250,5 @@ def authorisation_complete(
         connection=connection,
         credential=credential,
         created=created,
+        authorisation_request=request,
     )

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -28,6 +28,9 @@ from core.text import has_control_characters, parse_uuid
 from credentials.models import Credential, CredentialType
 from credentials.selectors import credential_list
 from organisations.models import Organisation
+
+if TYPE_CHECKING:
+    from embed.models import ConnectSession, EndUser, Hub
 
 OFFLINE_ACCESS = "offline_access"
 DEFAULT_PROMPT = "login"
@@ -71,10 +74,21 @@ class InitialiseParams:
     redirect_url: str | None = None
     auth_scheme_config_id: str | None = None
     connection_id: str | None = None
+    # Embed (SPEC §8): the hub, end user and connect session the connection is for.
+    hub: Hub | None = None
+    end_user: EndUser | None = None
+    connect_session: ConnectSession | None = None
 
     @classmethod
     def from_body(
-        cls, *, organisation: Organisation, connector_id: str, body: object
+        cls,
+        *,
+        organisation: Organisation,
+        connector_id: str,
+        body: object,
+        hub: Hub | None = None,
+        end_user: EndUser | None = None,
+        connect_session: ConnectSession | None = None,
     ) -> InitialiseParams:
         """Parse the JSON body of an initialise request strictly (types, control characters)."""
         if not isinstance(body, dict):
@@ -113,6 +127,9 @@ class InitialiseParams:
             redirect_url=_string(body, "redirectUrl"),
             auth_scheme_config_id=_string(body, "authSchemeConfigId"),
             connection_id=_string(body, "connectionId"),
+            hub=hub,
+            end_user=end_user,
+            connect_session=connect_session,
         )
 
 
@@ -334,11 +351,14 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
     connection: Connection | None = None
     connection_pk = parse_uuid(params.connection_id)
     if connection_pk is not None:
-        connection = Connection.objects.filter(
+        connections = Connection.objects.filter(
             pk=connection_pk,
             organisation=params.organisation,
             connector_id=config_row.connector_id,
-        ).first()
+        )
+        if params.end_user is not None:  # an end user re-authorises only their own
+            connections = connections.filter(end_user=params.end_user)
+        connection = connections.first()
         if connection is None:
             raise not_found("connection")
 
@@ -356,6 +376,9 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
         code_verifier=verifier,
         expected_issuer=config.issuer,
         connection=connection,
+        hub=params.hub,
+        end_user=params.end_user,
+        connect_session=params.connect_session,
         expires_at=timezone.now() + timedelta(seconds=settings.PATCHBAY_STATE_TTL_SECONDS),
     )
     request.save(force_insert=True)
