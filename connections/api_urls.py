@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from connections.views import CallbackApiView, ConnectionViewSet, InitialiseView
+from connections.views import CallbackApiView, ConnectionViewSet, GrantTokenView, InitialiseView
 
 connection_collection = ConnectionViewSet.as_view({"get": "list", "post": "create"})
 connection_detail = ConnectionViewSet.as_view(
@@ -17,6 +17,11 @@ urlpatterns = [
         "o/<str:organisation_id>/connectors/<str:connector_id>/oauth2/initialise",
         InitialiseView.as_view(),
         name="oauth2-initialise",
+    ),
+    path(
+        "o/<str:organisation_id>/connectors/<str:connector_id>/oauth2/token",
+        GrantTokenView.as_view(),
+        name="oauth2-grant-token",
     ),
     path("connections/oauth2/callback", CallbackApiView.as_view(), name="oauth2-callback-api"),
     path("o/<str:organisation_id>/connections", connection_collection, name="connection-list"),

@@ -124,6 +124,7 @@ def connection_create(
                 connection_template_id=connection_template_id,
             )
             _replace_links(connection, links)
+            connection_event(connection=connection, type="connection.created")
     except IntegrityError as exc:
         raise _conflict(name) from exc
     return connection
@@ -162,17 +163,42 @@ def connection_update(
 
 
 def connection_delete(*, connection: Connection) -> None:
-    """Delete a connection, and the OAuth 2.0 token credentials no other connection uses."""
+    """Delete a connection, and the OAuth 2.0 token credentials no other connection uses.
+
+    Emits ``connection.deleted``; once the deletion is committed, the deleted tokens are
+    revoked at the config's ``revokeUrl`` (RFC 7009), outside any transaction. A failed
+    revocation is recorded (``connection.revocation_failed``) and changes nothing else.
+    """
+    from connections.oauth.revoke import connection_deletion_prepare
+
     with transaction.atomic():
         token_ids = list(
             ConnectionCredential.objects.filter(
                 connection=connection, credential__type=CredentialType.OAUTH2_TOKEN
             ).values_list("credential_id", flat=True)
         )
+        deletion = connection_deletion_prepare(connection=connection)
         connection.delete()
         Credential.objects.filter(pk__in=token_ids).exclude(
             pk__in=ConnectionCredential.objects.values("credential_id")
         ).delete()
+        deletion.record()
+
+
+def connection_event(*, connection: Connection, type: str) -> None:
+    """Emit a connection event to the organisation's webhooks, in the caller's transaction
+    (queued only if it commits). Ids and status only: never a credential's data."""
+    from webhooks.services import event_emit
+
+    event_emit(
+        organisation=connection.organisation,
+        type=type,
+        data={
+            "connectionId": str(connection.pk),
+            "connectorId": str(connection.connector_id),
+            "status": connection.status,
+        },
+    )
 
 
 def _free_name(organisation: Organisation, connector: Connector) -> str:
@@ -218,6 +244,7 @@ def connection_authorise(
             _relink_token(connection, request, credential)
             connection.status = ConnectionStatus.ACTIVE
             connection.save(update_fields=["status", "updated_at"])
+            connection_event(connection=connection, type="connection.reauthorised")
             _record_success(request, connection)
             return connection, credential, False
 
@@ -244,6 +271,7 @@ def connection_authorise(
             client_credential=request.client_credential,
             position=0,
         )
+        connection_event(connection=connection, type="connection.created")
         _record_success(request, connection)
         return connection, credential, True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -120,13 +121,29 @@ def callback_page(request: HttpRequest) -> HttpResponse:
         context = {"ok": True, "connection": outcome.connection, "created": outcome.created}
         status_code = 200
         authorisation = outcome.authorisation_request
+    headers = CALLBACK_PAGE_HEADERS
     if authorisation is not None and authorisation.hub_id is not None:
         # An embed flow: the popup's script posts this to the panel (SPEC §8).
         context.update(embed_callback_context(authorisation))
+        context["csp_nonce"] = secrets.token_urlsafe(16)
+        headers = _embed_callback_headers(context["csp_nonce"])
     response = render(request, "connections/callback.html", context, status=status_code)
-    for header, value in CALLBACK_PAGE_HEADERS.items():
+    for header, value in headers.items():
         response[header] = value
     return response
+
+
+def _embed_callback_headers(nonce: str) -> dict[str, str]:
+    """The callback page of an embed flow runs one script, by nonce, that posts the outcome to
+    the panel that opened the popup. ``Cross-Origin-Opener-Policy: same-origin`` (Django's
+    default) would cut that opener link on arrival here, so this page leaves it be; the panel
+    also polls, for providers whose own pages cut it earlier."""
+    csp = CALLBACK_PAGE_HEADERS["Content-Security-Policy"]
+    return {
+        **CALLBACK_PAGE_HEADERS,
+        "Content-Security-Policy": f"{csp}; script-src 'nonce-{nonce}'",
+        "Cross-Origin-Opener-Policy": "unsafe-none",
+    }
 
 
 # --- Connections ------------------------------------------------------------------

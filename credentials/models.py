@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from credentials.fields import EncryptedJSONField
 
@@ -35,6 +38,13 @@ class Credential(models.Model):
     errors = models.JSONField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     redact_fields = models.JSONField(default=list, blank=True)
+    # Plaintext copies of non-secret token facts, so the worker can find due tokens
+    # without decrypting every row. ``token_expires_at`` mirrors ``data.expiresAt`` of an
+    # ``oauth2-token`` and is kept in step by :meth:`save`, the one place data is written.
+    token_expires_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    # The last refresh that failed for a reason other than a refused grant: refreshes
+    # are not retried within the cooldown (SPEC §5.3, 30 s).
+    refresh_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -43,3 +53,30 @@ class Credential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.id} ({self.type})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "data" in update_fields:
+            self.token_expires_at = token_expiry(self.type, self.data)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "token_expires_at"}
+        super().save(*args, **kwargs)
+
+
+def token_expiry(type_name: str, data: object) -> datetime | None:
+    """``data.expiresAt`` of an ``oauth2-token`` as an aware datetime; None otherwise."""
+    if type_name != CredentialType.OAUTH2_TOKEN or not isinstance(data, dict):
+        return None
+    value = data.get("expiresAt")
+    if isinstance(value, datetime):
+        parsed: datetime | None = value
+    elif isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+    else:
+        parsed = None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed

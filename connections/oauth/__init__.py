@@ -11,7 +11,11 @@ all call these functions. They take and return dataclasses and raise
   (``CallbackParams`` → ``AuthorisationOutcome``): consume the state, exchange
   the code, store the token credential and the connection (SPEC §5.2).
 * :func:`access_token_get` (``Connection`` → ``AccessToken``): the token of a
-  connection (SPEC §5.3; refresh slots in there).
+  connection, refreshed under a row lock when due or forced (SPEC §5.3);
+  :func:`token_refresh` (admin's "refresh now") and :func:`token_refresh_due` (the
+  worker) renew tokens the same way (``refresh.py``).
+* :func:`connection_create_with_grant`: a connection whose token comes from a
+  client-credentials or password grant, with no browser (``grants.py``).
 """
 
 from __future__ import annotations
@@ -23,16 +27,23 @@ from connections.oauth.callback import (
     authorisation_complete,
     callback_params_parse,
 )
+from connections.oauth.grants import GrantParams, connection_create_with_grant
 from connections.oauth.initialise import (
     InitialiseParams,
     InitialiseResult,
     authorisation_initialise,
 )
+from connections.oauth.refresh import (
+    ReauthorisationRequired,
+    TokenRefreshFailed,
+    access_token_get,
+    token_refresh,
+    token_refresh_due,
+)
 from connections.oauth.tokens import (
     AccessToken,
     TokenExchangeFailed,
     TokenSet,
-    access_token_get,
     token_exchange,
 )
 
@@ -40,14 +51,20 @@ __all__ = [
     "AccessToken",
     "AuthorisationOutcome",
     "CallbackParams",
+    "GrantParams",
     "InitialiseParams",
     "InitialiseResult",
     "ProviderError",
+    "ReauthorisationRequired",
     "TokenExchangeFailed",
+    "TokenRefreshFailed",
     "TokenSet",
     "access_token_get",
     "authorisation_complete",
     "authorisation_initialise",
     "callback_params_parse",
+    "connection_create_with_grant",
     "token_exchange",
+    "token_refresh",
+    "token_refresh_due",
 ]

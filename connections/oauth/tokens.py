@@ -1,7 +1,9 @@
-"""Talking to token endpoints, and reading a connection's token (SPEC §5.2, §5.3).
+"""Talking to token endpoints (SPEC §5.2, §5.3).
 
-Every token request goes through requests-oauthlib's ``OAuth2Session`` mounted on
-the outbound seam (:func:`core.outbound.guard`): timeouts, size cap, SSRF guard.
+The authorization-code exchange goes through requests-oauthlib's ``OAuth2Session``
+mounted on the outbound seam (:func:`core.outbound.guard`); the other grants
+(refresh token, client credentials, password) are plain form POSTs through
+:func:`core.outbound.session`. Either way: timeouts, size cap, SSRF guard.
 Nothing here logs or puts into an exception a code, token, client secret or
 PKCE verifier; provider error descriptions are dropped too (they may echo input).
 """
@@ -18,14 +20,13 @@ from urllib.parse import quote_plus
 
 import requests
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from oauthlib.oauth2 import OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from connections.models import Connection, ConnectionCredential
 from core.errors import PatchbayError
-from core.outbound import OutboundError, guard
-from credentials.models import CredentialType
+from core.outbound import OutboundError, guard, session
+from credentials.models import Credential, CredentialType, token_expiry
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +174,8 @@ def _token_set(token: dict[str, Any], requested: list[str], separator: str) -> T
     if not isinstance(token_type, str) or not 0 < len(token_type) <= 64:
         token_type = "Bearer"
     expires_in = token.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.strip().isdigit():
+        expires_in = int(expires_in.strip()[:12])
     expires_at: datetime | None = None
     if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
         expires_at = timezone.now() + timedelta(seconds=max(0, min(expires_in, 10**9)))
@@ -191,6 +194,113 @@ def _token_set(token: dict[str, Any], requested: list[str], separator: str) -> T
     )
 
 
+# --- The other grants: refresh_token, client_credentials, password ---------------
+
+
+@dataclass(frozen=True)
+class TokenClient:
+    """How Patchbay authenticates at a token endpoint. ``repr`` hides the secret."""
+
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    token_auth_method: str = "client_secret_basic"
+    additional_params: list[tuple[str, str]] = field(default_factory=list)
+    scope_separator: str = " "
+
+
+class TokenRequestError(Exception):
+    """A token request that gave no token. ``reason`` is a short code safe to log and show.
+
+    ``refused`` is true when the provider said ``invalid_grant``: the grant (refresh
+    token, password) is no longer good, and asking again will not help.
+    """
+
+    def __init__(self, reason: str, provider_error: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.provider_error = provider_error
+
+    @property
+    def refused(self) -> bool:
+        return self.provider_error == "invalid_grant"
+
+
+# Names the caller sets; additionalTokenParams may not override them.
+_GRANT_PARAMS = frozenset(
+    {"grant_type", "refresh_token", "username", "password", "client_id", "client_secret", "code"}
+)
+
+
+def token_request(
+    client: TokenClient,
+    grant: dict[str, str],
+    *,
+    requested_scopes: list[str] | None = None,
+) -> TokenSet:
+    """POST one non-interactive grant (``grant["grant_type"]`` is ``refresh_token``,
+    ``client_credentials`` or ``password``) and return the tokens, or raise
+    :class:`TokenRequestError`.
+
+    Refused as failures: transport errors, 5xx, HTML, a body that is not a JSON object,
+    an error response, a response without ``access_token``. Neither the grant's secrets
+    nor the provider's body reach a log line or an exception message.
+    """
+    form: dict[str, str] = {
+        name: value for name, value in client.additional_params if name.lower() not in _GRANT_PARAMS
+    }
+    form.update(grant)
+    auth: requests.auth.AuthBase | None = None
+    if client.token_auth_method == "client_secret_post":
+        form["client_id"] = client.client_id
+        form["client_secret"] = client.client_secret
+    else:
+        # RFC 6749 §2.3.1: id and secret are form-encoded before going into Basic.
+        auth = requests.auth.HTTPBasicAuth(
+            quote_plus(client.client_id), quote_plus(client.client_secret)
+        )
+    kind = grant.get("grant_type", "?")
+    try:
+        response = session().post(
+            client.token_url,
+            data=form,
+            auth=auth,
+            headers={"Accept": "application/json"},
+            allow_redirects=False,
+        )
+    except OutboundError as exc:
+        logger.warning("Token request (%s) failed: %s", kind, exc.kind)
+        raise TokenRequestError(exc.kind) from None
+    status = response.status_code
+    error = _error_in(response)
+    content_type = response.headers.get("Content-Type", "").lower()
+    if status >= 500:
+        reason = f"http_{status}"
+    elif "html" in content_type:
+        reason = "html_response"
+    elif status >= 400 or (200 <= status < 300 and error):
+        reason = error or f"http_{status}"
+    elif status != 200:
+        reason = f"http_{status}"
+    else:
+        reason = ""
+    if reason:
+        logger.warning("Token request (%s) failed: HTTP %s, error %s", kind, status, error)
+        raise TokenRequestError(reason, error)
+    try:
+        body = json.loads(response.content or b"")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        logger.warning("Token request (%s) failed: not a JSON object", kind)
+        raise TokenRequestError("invalid_json")
+    try:
+        return _token_set(body, list(requested_scopes or []), client.scope_separator)
+    except TokenExchangeFailed:
+        logger.warning("Token request (%s) failed: no usable access_token", kind)
+        raise TokenRequestError("no_access_token") from None
+
+
 # --- Reading a connection's token (SPEC §5.3) ---------------------------------
 
 
@@ -203,6 +313,25 @@ class AccessToken:
     expires_at: datetime | None
     scopes: list[str]
 
+    @classmethod
+    def from_credential(cls, credential: Credential) -> AccessToken:
+        """The token an ``oauth2-token`` credential holds, or a 400 when it holds none."""
+        data = credential.data if isinstance(credential.data, dict) else {}
+        access_token = data.get("accessToken")
+        if not isinstance(access_token, str) or not access_token:
+            raise PatchbayError(
+                "no_oauth2_credential",
+                "The connection's OAuth 2.0 credential holds no token.",
+                400,
+            )
+        scopes = data.get("scopes")
+        return cls(
+            access_token=access_token,
+            token_type=str(data.get("tokenType") or "Bearer"),
+            expires_at=token_expiry(CredentialType.OAUTH2_TOKEN, data),
+            scopes=[s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else [],
+        )
+
 
 def token_link(connection: Connection) -> ConnectionCredential:
     """The connection's OAuth 2.0 token credential (first in order), or a 400."""
@@ -210,7 +339,7 @@ def token_link(connection: Connection) -> ConnectionCredential:
         ConnectionCredential.objects.filter(
             connection=connection, credential__type=CredentialType.OAUTH2_TOKEN
         )
-        .select_related("credential", "auth_scheme_config")
+        .select_related("credential", "auth_scheme_config", "client_credential")
         .order_by("position", "id")
         .first()
     )
@@ -219,27 +348,3 @@ def token_link(connection: Connection) -> ConnectionCredential:
             "no_oauth2_credential", "The connection has no OAuth 2.0 token credential.", 400
         )
     return link
-
-
-def access_token_get(connection: Connection, *, force_refresh: bool = False) -> AccessToken:
-    """The access token of ``connection``.
-
-    Refresh (SPEC §5.3: when expiring within ``refreshMarginSeconds`` or forced) is not
-    implemented yet; it slots in between reading the link and answering.
-    """
-    link = token_link(connection)
-    data = link.credential.data if isinstance(link.credential.data, dict) else {}
-    access_token = data.get("accessToken")
-    if not isinstance(access_token, str) or not access_token:
-        raise PatchbayError(
-            "no_oauth2_credential", "The connection's OAuth 2.0 credential holds no token.", 400
-        )
-    raw_expiry = data.get("expiresAt")
-    expires_at = parse_datetime(raw_expiry) if isinstance(raw_expiry, str) else None
-    scopes = data.get("scopes")
-    return AccessToken(
-        access_token=access_token,
-        token_type=str(data.get("tokenType") or "Bearer"),
-        expires_at=expires_at,
-        scopes=[s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else [],
-    )

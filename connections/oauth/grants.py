@@ -1,0 +1,249 @@
+"""Connections whose token needs no browser: client-credentials and password grants.
+
+``POST /api/v2/o/{organisation_id}/connectors/{connector_id}/oauth2/token`` with
+``{name?, authSchemeConfigId?, credential?: {id, organisationId?}}`` fetches a token
+with the connector's oauth2 config's grant (``grant.type`` ``clientCredentials`` or
+``password``) and answers 201 with the new connection. The client is the grant's
+``oauth2-client`` credential; the password grant also needs an ``oauth2-password``
+credential (``credential``), which is linked to the connection so that the token
+can be fetched again when it expires (:mod:`connections.oauth.refresh`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.db import IntegrityError, transaction
+
+from connections.models import Connection, ConnectionCredential
+from connections.oauth.refresh import NON_INTERACTIVE_GRANTS, grant_fetch
+from connections.oauth.tokens import TokenExchangeFailed, TokenRequestError
+from connectors.models import AuthSchemeConfig, Connector
+from connectors.oauth2 import OAuth2Config
+from core.errors import FieldError, PatchbayError, invalid, not_found
+from core.text import has_control_characters, parse_uuid
+from credentials.models import Credential, CredentialType
+from organisations.models import Organisation
+from webhooks.services import event_emit
+
+_BODY_FIELDS = frozenset({"name", "authSchemeConfigId", "credential"})
+
+
+@dataclass(frozen=True)
+class GrantParams:
+    """A request for a connection made with a non-interactive grant."""
+
+    organisation: Organisation
+    connector_id: str
+    name: str | None = None
+    auth_scheme_config_id: str | None = None
+    credential_id: str | None = None
+    credential_organisation_id: str | None = None
+
+    @classmethod
+    def from_body(
+        cls, *, organisation: Organisation, connector_id: str, body: object
+    ) -> GrantParams:
+        """Parse the JSON body strictly: known fields, strings, no control characters."""
+        if body is None or body == "":
+            body = {}
+        if not isinstance(body, dict):
+            raise invalid("body", "The body must be a JSON object.")
+        unknown = sorted(set(body) - _BODY_FIELDS)
+        if unknown:
+            raise invalid(str(unknown[0])[:64], "Unknown field.")
+        name = _text(body, "name", 200)
+        config_id = _text(body, "authSchemeConfigId", 100)
+        credential = body.get("credential")
+        credential_id = credential_org = None
+        if credential is not None:
+            if not isinstance(credential, dict) or set(credential) - {"id", "organisationId"}:
+                raise invalid("credential", "Must be {id, organisationId?}.")
+            credential_id = _text(credential, "id", 64, path="credential.id", required=True)
+            credential_org = _text(
+                credential, "organisationId", 64, path="credential.organisationId"
+            )
+        return cls(
+            organisation=organisation,
+            connector_id=connector_id,
+            name=name,
+            auth_scheme_config_id=config_id,
+            credential_id=credential_id,
+            credential_organisation_id=credential_org,
+        )
+
+
+def _text(
+    body: dict[str, Any], key: str, limit: int, *, path: str | None = None, required: bool = False
+) -> str | None:
+    value = body.get(key)
+    where = path or key
+    if value is None:
+        if required:
+            raise invalid(where, "Required.")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(where, "Must be a non-empty string.")
+    if len(value) > limit or has_control_characters(value):
+        raise invalid(where, f"At most {limit} characters, without control characters.")
+    return value.strip()
+
+
+def _oauth2_config(connector: Connector, config_id: str | None) -> AuthSchemeConfig:
+    configs = list(AuthSchemeConfig.objects.filter(connector=connector, type="oauth2"))
+    if config_id is not None:
+        chosen = [c for c in configs if c.config_id == config_id]
+        if not chosen:
+            raise not_found("auth scheme config")
+        return chosen[0]
+    if not configs:
+        raise invalid("authSchemeConfigId", "The connector has no oauth2 auth scheme config.")
+    if len(configs) > 1:
+        raise invalid(
+            "authSchemeConfigId",
+            "The connector has several oauth2 auth scheme configs: name one.",
+            "auth_scheme_config_required",
+        )
+    return configs[0]
+
+
+def _grant_client(organisation: Organisation, config: OAuth2Config) -> Credential:
+    grant = config.grants.get(config.grant_type)
+    pk = parse_uuid(grant.credential_id) if grant is not None else None
+    client = (
+        Credential.objects.filter(
+            organisation=organisation, pk=pk, type=CredentialType.OAUTH2_CLIENT
+        ).first()
+        if pk is not None
+        else None
+    )
+    if client is None:
+        raise PatchbayError(
+            "grant_client_missing",
+            f"The {config.grant_type} grant of this config has no usable client credential.",
+            400,
+            [FieldError(f"grant.{config.grant_type}.credentialId", "Missing or unknown.")],
+        )
+    return client
+
+
+def _password_credential(params: GrantParams) -> Credential:
+    if params.credential_id is None:
+        raise invalid("credential", "The password grant needs an oauth2-password credential.")
+    if (
+        params.credential_organisation_id is not None
+        and parse_uuid(params.credential_organisation_id) != params.organisation.pk
+    ):
+        raise not_found("credential")
+    pk = parse_uuid(params.credential_id)
+    credential = (
+        Credential.objects.filter(
+            organisation=params.organisation, pk=pk, type=CredentialType.OAUTH2_PASSWORD
+        ).first()
+        if pk is not None
+        else None
+    )
+    if credential is None:
+        raise not_found("credential")
+    return credential
+
+
+def _name_taken(organisation: Organisation, connector: Connector, name: str) -> PatchbayError:
+    return PatchbayError(
+        "conflict",
+        "A connection of this connector already has that name.",
+        409,
+        [FieldError("name", "Already taken.")],
+    )
+
+
+def connection_create_with_grant(params: GrantParams) -> Connection:
+    """Fetch a token with the connector's client-credentials or password grant and store a
+    connection holding it (and, for the password grant, the password credential).
+
+    Checks run before the provider is called: the connector, config and credentials must
+    be the caller's organisation's (404), the grant non-interactive (400
+    ``unsupported_grant``), the name free (409). A provider failure is 502
+    ``token_exchange_failed`` and stores nothing. Emits ``connection.created``.
+    """
+    from connections.services import _free_name  # services import the flow package
+
+    organisation = params.organisation
+    connector_pk = parse_uuid(params.connector_id)
+    connector = (
+        Connector.objects.filter(organisation=organisation, pk=connector_pk).first()
+        if connector_pk is not None
+        else None
+    )
+    if connector is None:
+        raise not_found("connector")
+    scheme = _oauth2_config(connector, params.auth_scheme_config_id)
+    config = OAuth2Config.from_settings(scheme.settings)
+    if config.grant_type not in NON_INTERACTIVE_GRANTS:
+        raise PatchbayError(
+            "unsupported_grant",
+            "This config uses the authorization-code grant: start it with oauth2/initialise.",
+            400,
+            [FieldError("authSchemeConfigId", "Not a clientCredentials or password grant.")],
+        )
+    if config.grant_type == "password":
+        password: Credential | None = _password_credential(params)
+    elif params.credential_id is not None:
+        raise invalid("credential", "Only the password grant takes a credential.")
+    else:
+        password = None
+    client = _grant_client(organisation, config)
+    name = params.name or _free_name(organisation, connector)
+    if Connection.objects.filter(
+        organisation=organisation, connector=connector, name=name
+    ).exists():
+        raise _name_taken(organisation, connector, name)
+
+    try:
+        tokens = grant_fetch(config, client, password, config.default_scopes)
+    except TokenRequestError as exc:
+        raise TokenExchangeFailed(
+            message=f"The provider did not issue a token ({exc.reason}).",
+            provider_error=exc.provider_error,
+        ) from None
+
+    try:
+        with transaction.atomic():
+            connection = Connection.objects.create(
+                organisation=organisation, connector=connector, name=name
+            )
+            token = Credential.objects.create(
+                organisation=organisation,
+                name=f"{connector.name[:150]} OAuth 2.0 token",
+                type=CredentialType.OAUTH2_TOKEN,
+                data=cast(Any, tokens.as_credential_data()),
+                errors=[],
+            )
+            ConnectionCredential.objects.create(
+                connection=connection,
+                auth_scheme_config=scheme,
+                credential=token,
+                client_credential=client,
+                position=0,
+            )
+            if password is not None:
+                ConnectionCredential.objects.create(
+                    connection=connection,
+                    auth_scheme_config=scheme,
+                    credential=password,
+                    position=1,
+                )
+            event_emit(
+                organisation=organisation,
+                type="connection.created",
+                data={
+                    "connectionId": str(connection.pk),
+                    "connectorId": str(connector.pk),
+                    "status": connection.status,
+                    "grant": config.grant_type,
+                },
+            )
+    except IntegrityError as exc:  # a concurrent request took the name
+        raise _name_taken(organisation, connector, name) from exc
+    return connection

@@ -1,0 +1,533 @@
+"""Keeping a connection's OAuth 2.0 token fresh (SPEC §5.3).
+
+One function renews a token, whoever asks: the access-token endpoint
+(:func:`access_token_get`), the worker (:func:`token_refresh_due`) and the admin's
+"Refresh token now" (:func:`token_refresh`). The rules, and why:
+
+* **One refresh per credential at a time, across processes.** The token
+  credential's row is locked (``SELECT ... FOR UPDATE``) for the whole refresh,
+  provider call included; whoever waited re-reads the row once it has the lock and,
+  when the token changed meanwhile, answers with it without calling the provider.
+  Rotating providers invalidate a refresh token once used, so two concurrent
+  refreshes would make one of them fail: the lock is what makes rotation safe. The
+  lock is held at most for the outbound timeouts (``PATCHBAY_HTTP_*_TIMEOUT``).
+* **Rotation is atomic**: the new access and refresh tokens are written in the
+  transaction that holds the lock; a response without ``refresh_token`` keeps the old.
+* **invalid_grant** (the provider refused the refresh token or password): the
+  connection becomes ``needs_reauth``, the credential's ``errors`` say why, 409
+  ``reauthorisation_required``; nothing asks the provider again until a new
+  authorisation.
+* **Any other failure** (5xx, timeout, HTML, not JSON, no ``access_token``): 502
+  ``token_refresh_failed``, and ``refresh_failed_at`` starts a per-credential
+  cooldown during which the provider is not called again.
+* Client-credentials and password grants have no browser step: without a refresh
+  token (or when it is refused) the token is fetched again with the grant.
+
+Events (``connection.refresh_failed``, ``connection.needs_reauth``) are emitted in
+the transaction that records the outcome. None of them, nor any log line here,
+carries a token, secret or password.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from connections.models import Connection, ConnectionCredential, ConnectionStatus
+from connections.oauth import params as p
+from connections.oauth.tokens import (
+    AccessToken,
+    TokenClient,
+    TokenRequestError,
+    TokenSet,
+    token_link,
+    token_request,
+)
+from connectors.models import AuthSchemeConfig
+from connectors.oauth2 import OAuth2Config
+from core.errors import PatchbayError
+from credentials.models import Credential, CredentialType
+from webhooks.services import event_emit
+
+logger = logging.getLogger("patchbay.tokens")
+
+DEFAULT_COOLDOWN_SECONDS = 30
+NON_INTERACTIVE_GRANTS = ("clientCredentials", "password")
+
+
+def cooldown() -> timedelta:
+    return timedelta(
+        seconds=getattr(settings, "PATCHBAY_REFRESH_COOLDOWN_SECONDS", DEFAULT_COOLDOWN_SECONDS)
+    )
+
+
+@dataclass
+class TokenRefreshFailed(PatchbayError):
+    """502 ``token_refresh_failed``: try again after ``retry_after`` seconds."""
+
+    code: str = "token_refresh_failed"
+    message: str = "The provider did not refresh the token."
+    status: int = 502
+    provider_error: str | None = None
+    retry_after: int = DEFAULT_COOLDOWN_SECONDS
+
+    def as_dict(self) -> dict[str, object]:
+        body = super().as_dict()
+        if self.provider_error:
+            body["providerError"] = self.provider_error
+        body["retryAfter"] = self.retry_after
+        return body
+
+
+@dataclass
+class ReauthorisationRequired(PatchbayError):
+    """409 ``reauthorisation_required``: only a new authorisation can give a token again."""
+
+    code: str = "reauthorisation_required"
+    message: str = "The provider refused the grant: the connection must be re-authorised."
+    status: int = 409
+    provider_error: str | None = field(default=None)
+
+    def as_dict(self) -> dict[str, object]:
+        body = super().as_dict()
+        if self.provider_error:
+            body["providerError"] = self.provider_error
+        return body
+
+
+# --- When ---------------------------------------------------------------------------
+
+
+def config_of(link: ConnectionCredential) -> OAuth2Config:
+    return OAuth2Config.from_settings(link.auth_scheme_config.settings)
+
+
+def refresh_due(token: AccessToken, config: OAuth2Config, *, now: datetime | None = None) -> bool:
+    """True when the token expires within the config's margin. No expiry: never due."""
+    if token.expires_at is None:
+        return False
+    now = now or timezone.now()
+    return token.expires_at - now <= timedelta(seconds=max(0, config.refresh_margin_seconds))
+
+
+def _retry_after(credential: Credential, now: datetime) -> int | None:
+    """Seconds left of the credential's cooldown, or None when it is not cooling down."""
+    if credential.refresh_failed_at is None:
+        return None
+    left = (credential.refresh_failed_at + cooldown() - now).total_seconds()
+    return max(1, math.ceil(left)) if left > 0 else None
+
+
+# --- How ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    """Everything renewing one token credential needs. ``repr`` hides nothing secret:
+    the credentials hold their data encrypted until read."""
+
+    config: OAuth2Config
+    client: Credential | None
+    password: Credential | None
+
+
+def client_credential_for(link: ConnectionCredential, config: OAuth2Config) -> Credential | None:
+    """The oauth2-client credential the token was issued to: the link's, else the grant's.
+
+    Only a credential of the connection's own organisation is ever used.
+    """
+    organisation_id = link.credential.organisation_id
+    if (
+        link.client_credential is not None
+        and link.client_credential.organisation_id == organisation_id
+    ):
+        return link.client_credential
+    grant = config.grants.get(config.grant_type) or config.grants.get("authorizationCode")
+    if grant is None or not grant.credential_id:
+        return None
+    try:
+        return Credential.objects.filter(
+            organisation_id=organisation_id,
+            pk=grant.credential_id,
+            type=CredentialType.OAUTH2_CLIENT,
+        ).first()
+    except (ValueError, TypeError):  # a malformed id in stored settings
+        return None
+
+
+def token_source(link: ConnectionCredential) -> TokenSource:
+    config = config_of(link)
+    password = None
+    if config.grant_type == "password":
+        password_link = (
+            ConnectionCredential.objects.filter(
+                connection_id=link.connection_id,
+                credential__type=CredentialType.OAUTH2_PASSWORD,
+                credential__organisation_id=link.credential.organisation_id,
+            )
+            .select_related("credential")
+            .order_by("position", "id")
+            .first()
+        )
+        password = password_link.credential if password_link is not None else None
+    return TokenSource(config=config, client=client_credential_for(link, config), password=password)
+
+
+def token_client(config: OAuth2Config, client: Credential) -> TokenClient:
+    data = client.data if isinstance(client.data, dict) else {}
+    secret = data.get("clientSecret")
+    token_url = config.token_url or data.get("tokenUrl") or ""
+    return TokenClient(
+        token_url=token_url if isinstance(token_url, str) else "",
+        client_id=str(data.get("clientId") or ""),
+        client_secret=secret if isinstance(secret, str) else "",
+        token_auth_method=config.token_auth_method,
+        additional_params=p.parse_query(
+            config.additional_token_params, "authSchemeConfig.additionalTokenParams"
+        ),
+        scope_separator=config.scope_separator,
+    )
+
+
+def grant_fetch(
+    config: OAuth2Config, client: Credential, password: Credential | None, scopes: list[str]
+) -> TokenSet:
+    """Fetch a token with the config's client-credentials or password grant (no browser)."""
+    grant: dict[str, str]
+    if config.grant_type == "clientCredentials":
+        grant = {"grant_type": "client_credentials"}
+    elif config.grant_type == "password":
+        data = password.data if password is not None and isinstance(password.data, dict) else {}
+        username, secret = data.get("username"), data.get("password")
+        if not isinstance(username, str) or not isinstance(secret, str):
+            raise TokenRequestError("no_password_credential", "invalid_grant")
+        grant = {"grant_type": "password", "username": username, "password": secret}
+    else:  # pragma: no cover - callers check the grant type
+        raise TokenRequestError("unsupported_grant")
+    if scopes:
+        grant["scope"] = config.scope_separator.join(scopes)
+    return token_request(token_client(config, client), grant, requested_scopes=scopes)
+
+
+def _renew(source: TokenSource, data: dict[str, Any]) -> TokenSet:
+    """New tokens for a credential's ``data``: the refresh token first; for client-credentials
+    and password grants, a fresh fetch when there is none or it was refused."""
+    config = source.config
+    if source.client is None:
+        raise TokenRequestError("no_client_credential", "invalid_client")
+    scopes = [s for s in data.get("scopes") or [] if isinstance(s, str)]
+    refresh = data.get("refreshToken")
+    non_interactive = config.grant_type in NON_INTERACTIVE_GRANTS
+    if isinstance(refresh, str) and refresh:
+        try:
+            return token_request(
+                token_client(config, source.client),
+                {"grant_type": "refresh_token", "refresh_token": refresh},
+                requested_scopes=scopes,
+            )
+        except TokenRequestError as exc:
+            if not (exc.refused and non_interactive):
+                raise
+    if non_interactive:
+        return grant_fetch(config, source.client, source.password, scopes or config.default_scopes)
+    raise TokenRequestError("no_refresh_token", "invalid_grant")
+
+
+def merged_token_data(old: dict[str, Any], tokens: TokenSet) -> dict[str, Any]:
+    """The credential data after a refresh: a missing refresh token keeps the old one."""
+    data = tokens.as_credential_data()
+    if not tokens.refresh_token and old.get("refreshToken"):
+        data["refreshToken"] = old["refreshToken"]
+    return data
+
+
+# --- The refresh ----------------------------------------------------------------------------
+
+
+def _event_data(connection: Connection, credential: Credential, **extra: Any) -> dict[str, Any]:
+    return {
+        "connectionId": str(connection.pk),
+        "connectorId": str(connection.connector_id),
+        "credentialId": str(credential.pk),
+        **extra,
+    }
+
+
+def _connections_of(credential: Credential) -> QuerySet[Connection]:
+    return Connection.objects.filter(connection_credentials__credential=credential).distinct()
+
+
+def _record_refused(credential: Credential, error: TokenRequestError) -> None:
+    """invalid_grant: the credential's errors say why; its connections need re-authorising."""
+    provider_error = error.provider_error or "invalid_grant"
+    reason = {
+        "no_refresh_token": "no refresh token: the connection must be re-authorised",
+        "no_password_credential": "no password credential for the password grant",
+    }.get(error.reason, "refresh token refused")
+    credential.errors = [f"{provider_error}: {reason}"]
+    credential.save(update_fields=["errors", "updated_at"])
+    for connection in _connections_of(credential).exclude(status=ConnectionStatus.NEEDS_REAUTH):
+        Connection.objects.filter(pk=connection.pk).update(
+            status=ConnectionStatus.NEEDS_REAUTH, updated_at=timezone.now()
+        )
+        event_emit(
+            organisation=connection.organisation,
+            type="connection.needs_reauth",
+            data=_event_data(
+                connection, credential, status=ConnectionStatus.NEEDS_REAUTH, error=provider_error
+            ),
+        )
+        logger.warning(
+            "connection needs re-authorisation id=%s credential=%s error=%s",
+            connection.pk,
+            credential.pk,
+            provider_error,
+        )
+
+
+def _record_failed(credential: Credential, error: TokenRequestError, now: datetime) -> None:
+    credential.refresh_failed_at = now
+    credential.save(update_fields=["refresh_failed_at", "updated_at"])
+    for connection in _connections_of(credential):
+        event_emit(
+            organisation=connection.organisation,
+            type="connection.refresh_failed",
+            data=_event_data(
+                connection,
+                credential,
+                status=connection.status,
+                error=error.provider_error or error.reason,
+                retryAfter=int(cooldown().total_seconds()),
+            ),
+        )
+    logger.warning(
+        "token refresh failed credential=%s reason=%s provider_error=%s",
+        credential.pk,
+        error.reason,
+        error.provider_error,
+    )
+
+
+def _refused(error: TokenRequestError) -> ReauthorisationRequired:
+    return ReauthorisationRequired(provider_error=error.provider_error or "invalid_grant")
+
+
+def _failed(error: TokenRequestError | None, retry_after: int) -> TokenRefreshFailed:
+    if error is None:
+        message = f"The last refresh failed; retrying is possible in {retry_after} s."
+    else:
+        message = f"The provider did not refresh the token ({error.reason})."
+    return TokenRefreshFailed(
+        message=message,
+        provider_error=error.provider_error if error is not None else None,
+        retry_after=retry_after,
+    )
+
+
+def _refresh_locked(
+    locked: Credential,
+    link: ConnectionCredential,
+    *,
+    force: bool,
+    seen: str | None,
+    now: datetime,
+) -> AccessToken | PatchbayError:
+    """The refresh itself, on a credential row this transaction has locked.
+
+    Returns the token, or the error to raise once the transaction has committed (the
+    outcome of a failure — errors, status, cooldown, events — must be kept).
+    """
+    current = AccessToken.from_credential(locked)
+    if seen is not None and current.access_token != seen:
+        return current  # refreshed by someone else while we waited for the lock
+    if not force and not refresh_due(current, config_of(link), now=now):
+        return current
+    if link.connection.status == ConnectionStatus.NEEDS_REAUTH:
+        return ReauthorisationRequired(
+            message="The connection needs re-authorisation before it gets a new token."
+        )
+    retry_after = _retry_after(locked, now)
+    if retry_after is not None:
+        return _failed(None, retry_after)
+    data = locked.data if isinstance(locked.data, dict) else {}
+    try:
+        tokens = _renew(token_source(link), data)
+    except TokenRequestError as exc:
+        if (
+            exc.reason == "no_refresh_token"
+            and not force
+            and (current.expires_at is None or current.expires_at > now)
+        ):
+            return current  # nothing can renew it, but it still works
+        if exc.refused:
+            _record_refused(locked, exc)
+            return _refused(exc)
+        _record_failed(locked, exc, now)
+        return _failed(exc, int(cooldown().total_seconds()))
+    locked.data = cast(Any, merged_token_data(data, tokens))
+    locked.errors = []
+    locked.refresh_failed_at = None
+    locked.save()
+    logger.info(
+        "token refreshed credential=%s rotated=%s",
+        locked.pk,
+        bool(tokens.refresh_token),
+    )
+    return AccessToken.from_credential(locked)
+
+
+def token_refresh(
+    *, link: ConnectionCredential, force: bool = False, seen: str | None = None
+) -> AccessToken:
+    """Refresh ``link``'s token credential now (``force``) or when it is due, under its row lock.
+
+    ``seen`` is the access token the caller read before asking: if the stored one differs
+    once the lock is held, someone else refreshed it and that result is returned.
+    Raises :class:`ReauthorisationRequired` (409) or :class:`TokenRefreshFailed` (502).
+    """
+    now = timezone.now()
+    retry_after = _retry_after(link.credential, now)
+    if retry_after is not None:
+        raise _failed(None, retry_after)  # cooling down: not even a lock
+    with transaction.atomic():
+        locked = Credential.objects.select_for_update().filter(pk=link.credential_id).first()
+        if locked is None:
+            raise PatchbayError(
+                "no_oauth2_credential", "The connection has no OAuth 2.0 token credential.", 400
+            )
+        outcome = _refresh_locked(locked, link, force=force, seen=seen, now=now)
+    if isinstance(outcome, PatchbayError):
+        raise outcome
+    return outcome
+
+
+def access_token_get(connection: Connection, *, force_refresh: bool = False) -> AccessToken:
+    """The access token of ``connection``, refreshed first when due or when forced.
+
+    Due means expiring within the config's ``refreshMarginSeconds``; a token without an
+    expiry is used until the provider refuses it (then ``force_refresh``). Never returns
+    the refresh token.
+    """
+    link = token_link(connection)
+    current = AccessToken.from_credential(link.credential)
+    if not force_refresh and not refresh_due(current, config_of(link)):
+        return current
+    link.connection = connection
+    return token_refresh(link=link, force=force_refresh, seen=current.access_token)
+
+
+# --- The worker's job ----------------------------------------------------------------------
+
+
+def _max_margin() -> int:
+    margins = [
+        OAuth2Config.from_settings(settings_).refresh_margin_seconds
+        for settings_ in AuthSchemeConfig.objects.filter(type="oauth2").values_list(
+            "settings", flat=True
+        )
+    ]
+    return max([0, *margins])
+
+
+def refresh_candidates(*, now: datetime, horizon: timedelta) -> QuerySet[Credential]:
+    """Token credentials expiring before ``now + horizon``, of an active connection, not
+    cooling down after a failure. Read from plaintext columns only: nothing is decrypted."""
+    active_link = ConnectionCredential.objects.filter(
+        credential=OuterRef("pk"), connection__status=ConnectionStatus.ACTIVE
+    )
+    return (
+        Credential.objects.filter(
+            type=CredentialType.OAUTH2_TOKEN,
+            token_expires_at__isnull=False,
+            token_expires_at__lte=now + horizon,
+        )
+        .filter(Q(refresh_failed_at__isnull=True) | Q(refresh_failed_at__lte=now - cooldown()))
+        .filter(Exists(active_link))
+        .order_by("token_expires_at", "pk")
+    )
+
+
+def lock_next(queryset: QuerySet[Credential]) -> Credential | None:
+    """The first row of ``queryset`` no other transaction holds, locked (inside a transaction).
+
+    ``SKIP LOCKED`` where the database has it (PostgreSQL): concurrent workers take
+    different rows. Databases without row locks at all (SQLite) serialise writers anyway,
+    which is fine for the single worker they are meant for.
+    """
+    features = db_connection.features
+    if features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True)
+    elif features.has_select_for_update:
+        queryset = queryset.select_for_update()
+    return queryset.first()
+
+
+@dataclass
+class RefreshRun:
+    refreshed: int = 0
+    failed: int = 0
+    needs_reauth: int = 0
+    skipped: int = 0
+
+    @property
+    def processed(self) -> int:
+        return self.refreshed + self.failed + self.needs_reauth
+
+
+def token_refresh_due(*, limit: int = 100, now: datetime | None = None) -> RefreshRun:
+    """Refresh up to ``limit`` tokens that are due, one row lock and transaction each.
+
+    Safe with any number of workers: each takes the next due credential nobody holds
+    (``SKIP LOCKED``), re-checks it under the lock, refreshes it and commits. A failed
+    refresh goes into cooldown (and stays due after it); a refused one takes the
+    connection out of the active set. So no token is refreshed twice for one expiry and
+    none is lost.
+    """
+    run = RefreshRun()
+    horizon = timedelta(seconds=_max_margin())
+    passed: list[Any] = []  # examined this run and not due for their own config
+    while run.processed + run.skipped < limit:
+        moment = now or timezone.now()
+        with transaction.atomic():
+            candidates = refresh_candidates(now=moment, horizon=horizon).exclude(pk__in=passed)
+            locked = lock_next(candidates)
+            if locked is None:
+                break
+            link = (
+                ConnectionCredential.objects.filter(
+                    credential=locked, connection__status=ConnectionStatus.ACTIVE
+                )
+                .select_related("connection", "auth_scheme_config", "client_credential")
+                .order_by("position", "id")
+                .first()
+            )
+            if link is None:  # pragma: no cover - the candidate query requires one
+                passed.append(locked.pk)
+                continue
+            link.credential = locked
+            try:
+                before = AccessToken.from_credential(locked).access_token
+            except PatchbayError:
+                passed.append(locked.pk)
+                run.skipped += 1
+                continue
+            outcome = _refresh_locked(locked, link, force=False, seen=None, now=moment)
+        if isinstance(outcome, ReauthorisationRequired):
+            run.needs_reauth += 1
+        elif isinstance(outcome, PatchbayError):
+            run.failed += 1
+        elif outcome.access_token != before:
+            run.refreshed += 1
+        else:
+            passed.append(locked.pk)
+            run.skipped += 1
+    return run
