@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo host page ("the company's site" embedding the widget): another origin.
+DEMO_HOST_PORT ?= 8001
 
 # Demo settings for `make run` (DEBUG on a laptop, loopback only).
 RUN_ENV := DEBUG=true PATCHBAY_DEMO=true PATCHBAY_ALLOW_INSECURE_HTTP=true \
@@ -30,6 +32,9 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py demo
+	@echo "Demo host page (embeds the connect widget): http://localhost:$(DEMO_HOST_PORT)/"
+	$(RUN_ENV) $(BIN)/python manage.py demo_host --port $(DEMO_HOST_PORT) & host=$$!; \
+	trap 'kill $$host 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v2/", include("config.api_router")),
     path("connections/", include("connections.urls")),
+    path("embed/", include("embed.urls")),
 ]
 
 if settings.PATCHBAY_DEMO:

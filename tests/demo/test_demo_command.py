@@ -54,8 +54,8 @@ def test_it_loads_the_demo_twice_without_duplicates() -> None:
     assert counts() == first
     assert first == {
         "organisations": 1,
-        "connectors": 1,
-        "configs": 1,
+        "connectors": 2,  # the demo provider's, and an api-key one for the widget's form
+        "configs": 2,
         "credentials": 1,
         "applications": 1,
         "users": 1,  # DEBUG is off in tests: no operator account, only the provider's user
@@ -78,7 +78,7 @@ def test_every_run_prints_a_new_key_of_the_demo_organisation() -> None:
 def test_it_prints_the_organisation_id_and_a_ready_curl() -> None:
     output = run_demo()
     organisation = Organisation.objects.get(name="Demo Org")
-    connector = Connector.objects.get(organisation=organisation)
+    connector = Connector.objects.get(organisation=organisation, name="Demo Provider")
     credential = Credential.objects.get(organisation=organisation)
     assert str(organisation.pk) in output
     assert f"/api/v2/o/{organisation.pk}/connectors/{connector.pk}/oauth2/initialise" in output
@@ -96,7 +96,7 @@ def test_the_stored_client_secret_matches_the_provider_application() -> None:
     credential = Credential.objects.get()
     assert credential.data["clientId"] == application.client_id
     assert check_password(credential.data["clientSecret"], application.client_secret)
-    config = AuthSchemeConfig.objects.get()
+    config = AuthSchemeConfig.objects.get(type="oauth2")
     grant = config.settings["grant"]["authorizationCode"]
     assert grant == {
         "credentialId": str(credential.pk),
@@ -155,7 +155,7 @@ def test_the_demo_client_completes_an_authorisation_at_the_demo_provider(
     consent, and exchange the code with the stored client secret."""
     settings.PATCHBAY_PUBLIC_URL = live_server.url
     run_demo()
-    config = AuthSchemeConfig.objects.get()
+    config = AuthSchemeConfig.objects.get(type="oauth2")
     credential = Credential.objects.get()
     application = get_application_model().objects.get()
     provider = Provider(

@@ -25,6 +25,7 @@ from django.db import transaction
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.oauth2 import OAUTH2_DEFAULTS
 from credentials.models import Credential, CredentialType
+from embed.models import Hub
 from organisations.keys import api_key_create
 from organisations.models import Organisation
 
@@ -35,6 +36,10 @@ APPLICATION_NAME = "Patchbay demo"
 API_KEY_NAME = "demo (manage.py demo)"
 OPERATOR_USERNAME, OPERATOR_PASSWORD = "admin", "admin-password"
 PROVIDER_USERNAME, PROVIDER_PASSWORD = "demo", "demo-password"
+API_KEY_CONNECTOR_NAME = "Demo API-key service"
+HUB_NAME = "Demo Hub"
+# The demo host page (`manage.py demo_host`, started by `make run`): another origin.
+HOST_ORIGIN = "http://localhost:8001"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Demo:
     client_credential: Credential
     client_id: str
     operator_known: bool
+    hub: Hub
 
 
 def _organisation() -> Organisation:
@@ -170,6 +176,43 @@ def _connector(
     return connector, config
 
 
+def _api_key_connector(organisation: Organisation) -> Connector:
+    """A connector whose end users connect by pasting an API key (the panel's form)."""
+    connector, _ = Connector.objects.update_or_create(
+        organisation=organisation,
+        name=API_KEY_CONNECTOR_NAME,
+        defaults={"base_url": "https://api.example.com/"},
+    )
+    AuthSchemeConfig.objects.update_or_create(
+        connector=connector,
+        config_id="api-key",
+        defaults={
+            "organisation": organisation,
+            "type": AuthSchemeType.API_KEY,
+            "description": "An API key the end user pastes into the connect panel.",
+            "settings": {"name": "X-Api-Key", "in": "header"},
+        },
+    )
+    return connector
+
+
+def _hub(organisation: Organisation, connectors: list[Connector]) -> Hub:
+    """The hub the demo host page embeds: both demo connectors, framed from HOST_ORIGIN."""
+    hub, _ = Hub.objects.update_or_create(
+        organisation=organisation,
+        name=HUB_NAME,
+        defaults={
+            "allowed_origins": [HOST_ORIGIN],
+            "return_urls": [f"{HOST_ORIGIN}/"],
+            "branding_title": "Connect your tools to Demo",
+            "branding_logo_url": "",
+            "branding_accent_color": "#2f5bd3",
+        },
+    )
+    hub.connectors.set(connectors)
+    return hub
+
+
 @transaction.atomic
 def demo_load() -> Demo:
     """Create or update every demo row; return them with a new API key (plaintext, once)."""
@@ -189,6 +232,7 @@ def demo_load() -> Demo:
     connector, config = _connector(
         organisation, credential=credential, client_id=application.client_id
     )
+    hub = _hub(organisation, [connector, _api_key_connector(organisation)])
     return Demo(
         organisation=organisation,
         api_key=api_key,
@@ -197,6 +241,7 @@ def demo_load() -> Demo:
         client_credential=credential,
         client_id=application.client_id,
         operator_known=operator_known,
+        hub=hub,
     )
 
 
@@ -224,6 +269,7 @@ class Command(BaseCommand):
         out.write(f"  API key (new, shown once): {demo.api_key}")
         out.write(f"  Connector:     {demo.connector.name} ({demo.connector.pk})")
         out.write(f"  OAuth client credential: {demo.client_credential.pk}")
+        out.write(f"  Hub:           {demo.hub.name} ({demo.hub.pk}), framed from {HOST_ORIGIN}")
         if demo.operator_known:
             out.write(
                 f"  Admin:         {base}/admin/  sign in as "

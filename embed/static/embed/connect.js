@@ -1,6 +1,6 @@
 /*! Patchbay connect widget. No dependencies; talks only to the Patchbay that served it.
  *
- *   <script src="https://patchbay.example/embed/HUB_ID/connect.js"></script>
+ *   <script src="PATCHBAY_URL/embed/HUB_ID/connect.js"></script>
  *   var widget = Patchbay.connect({
  *     container: "#connect",              // element or selector
  *     token: fetchConnectSessionToken,    // string, or function returning a string or promise
