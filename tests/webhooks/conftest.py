@@ -13,7 +13,7 @@ from django.db import connection
 
 from organisations.models import Organisation
 from webhooks.models import WebhookEndpoint
-from webhooks.services import endpoint_create
+from webhooks.services import endpoint_create, endpoint_update
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 def make_endpoint(
-    organisation: Organisation, url: str, events: list[str] | None = None, **extra: Any
+    organisation: Organisation, url: str, events: list[str] | None = None, *, active: bool = True
 ) -> tuple[WebhookEndpoint, str]:
-    created = endpoint_create(organisation=organisation, url=url, events=events or [], **extra)
+    created = endpoint_create(organisation=organisation, url=url, events=events or [])
+    if not active:
+        endpoint_update(endpoint=created.endpoint, active=False)
     return created.endpoint, created.secret
