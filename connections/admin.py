@@ -22,6 +22,9 @@ from connections.models import (
     ConnectionCredential,
     ConnectionStatus,
 )
+from connections.oauth.refresh import token_refresh
+from connections.oauth.tokens import token_link
+from core.errors import PatchbayError
 
 
 class ConnectionCredentialFormSet(BaseInlineFormSet[ConnectionCredential, Connection, Any]):
@@ -106,7 +109,7 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
         "updated_at",
     )
     inlines = (ConnectionCredentialInline,)
-    actions = ("mark_for_reauthorisation",)
+    actions = ("mark_for_reauthorisation", "refresh_token_now")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Connection | None = None) -> Any:
         readonly = ("id", "created_at", "updated_at")
@@ -124,6 +127,27 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
         self.message_user(
             request, f"Marked {count} connection(s) for re-authorisation.", messages.SUCCESS
         )
+
+    @admin.action(description="Refresh token now", permissions=["change"])
+    def refresh_token_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        """Force a refresh through the same service as ``?forceRefresh=true`` (row lock,
+        cooldown, needs_reauth). Reports counts and error codes only, never a token."""
+        refreshed, problems = 0, []
+        for connection in queryset[:100]:
+            try:
+                link = token_link(connection)
+                link.connection = connection
+                token_refresh(link=link, force=True)
+            except PatchbayError as exc:
+                problems.append(f"{connection.name}: {exc.code}")
+            else:
+                refreshed += 1
+        if refreshed:
+            self.message_user(request, f"Refreshed {refreshed} token(s).", messages.SUCCESS)
+        if problems:
+            self.message_user(
+                request, "Not refreshed: " + "; ".join(problems[:20]), messages.WARNING
+            )
 
 
 class AuthorisationRequestStateFilter(admin.SimpleListFilter):

@@ -37,7 +37,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -55,6 +54,7 @@ from connections.oauth.tokens import (
 from connectors.models import AuthSchemeConfig
 from connectors.oauth2 import OAuth2Config
 from core.errors import PatchbayError
+from credentials.jobs import lock_next
 from credentials.models import Credential, CredentialType
 from webhooks.services import event_emit
 
@@ -454,21 +454,6 @@ def refresh_candidates(*, now: datetime, horizon: timedelta) -> QuerySet[Credent
         .filter(Exists(active_link))
         .order_by("token_expires_at", "pk")
     )
-
-
-def lock_next(queryset: QuerySet[Credential]) -> Credential | None:
-    """The first row of ``queryset`` no other transaction holds, locked (inside a transaction).
-
-    ``SKIP LOCKED`` where the database has it (PostgreSQL): concurrent workers take
-    different rows. Databases without row locks at all (SQLite) serialise writers anyway,
-    which is fine for the single worker they are meant for.
-    """
-    features = db_connection.features
-    if features.has_select_for_update_skip_locked:
-        queryset = queryset.select_for_update(skip_locked=True)
-    elif features.has_select_for_update:
-        queryset = queryset.select_for_update()
-    return queryset.first()
 
 
 @dataclass
