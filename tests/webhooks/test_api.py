@@ -417,7 +417,8 @@ def test_it_refuses_invalid_updates_and_changes_nothing(alice, body, field):
 
 
 def test_it_refuses_a_body_that_is_not_an_object(alice):
-    for body in ([], "x", 1, None):
+    bodies: list[object] = [[], "x", 1, None]
+    for body in bodies:
         response = alice.client.post(
             alice.url("webhooks"), json.dumps(body), content_type="application/json"
         )

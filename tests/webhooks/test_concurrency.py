@@ -46,7 +46,7 @@ def test_two_workers_in_parallel_deliver_each_delivery_exactly_once(alice, recei
         time.sleep(0.01)  # keep both workers busy at the same time
         return slow()
 
-    receiver.next_status = answer_slowly  # type: ignore[method-assign]
+    receiver.next_status = answer_slowly
     make_endpoint(alice.organisation, receiver.url)
     make_endpoint(alice.organisation, receiver.url + "/second")
     for n in range(40):
