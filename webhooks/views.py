@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +28,12 @@ CREATABLE = frozenset({"url", "description", "events"})
 UPDATABLE = frozenset({"url", "description", "events", "active"})
 
 _OBJ = OpenApiTypes.OBJECT
+_PAGE_PARAMETERS = [
+    OpenApiParameter("first", int, OpenApiParameter.QUERY, description="Page size (default 50)."),
+    OpenApiParameter(
+        "after", str, OpenApiParameter.QUERY, description="The `endCursor` of the previous page."
+    ),
+]
 
 
 def _body(request: Request, allowed: frozenset[str]) -> dict[str, Any]:
@@ -49,16 +55,6 @@ def _body(request: Request, allowed: frozenset[str]) -> dict[str, Any]:
     retrieve=extend_schema(operation_id="webhooks_retrieve", responses=_OBJ),
     partial_update=extend_schema(operation_id="webhooks_update", request=_OBJ, responses=_OBJ),
     destroy=extend_schema(operation_id="webhooks_delete", responses={204: None}),
-    rotate_secret=extend_schema(
-        operation_id="webhooks_rotate_secret",
-        request=None,
-        responses=_OBJ,
-        description="Replace the signing secret at once; the new one is shown only here.",
-    ),
-    deliveries=extend_schema(operation_id="webhooks_deliveries_list", responses=_OBJ),
-    redeliver=extend_schema(
-        operation_id="webhooks_deliveries_redeliver", request=None, responses={202: _OBJ}
-    ),
 )
 class WebhookEndpointViewSet(OrganisationScopedViewSet):
     """Webhook endpoints of the caller's organisation; secrets are shown once (create, rotate)."""
@@ -113,14 +109,26 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
         endpoint_delete(endpoint=self._endpoint())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        operation_id="webhooks_rotate_secret",
+        request=None,
+        responses=_OBJ,
+        description="Replace the signing secret at once; the new one is shown only here.",
+    )
     def rotate_secret(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
         rotated = endpoint_secret_rotate(endpoint=self._endpoint())
         return Response({"secret": rotated.secret}, headers={"Cache-Control": "no-store"})
 
+    @extend_schema(
+        operation_id="webhooks_deliveries_list", parameters=_PAGE_PARAMETERS, responses=_OBJ
+    )
     def deliveries(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
         page = self.paginate_queryset(delivery_list(endpoint=self._endpoint())) or []
         return self.get_paginated_response([delivery_repr(d) for d in page])
 
+    @extend_schema(
+        operation_id="webhooks_deliveries_redeliver", request=None, responses={202: _OBJ}
+    )
     def redeliver(
         self, request: Request, organisation_id: str, webhook_id: str, delivery_id: str
     ) -> Response:
