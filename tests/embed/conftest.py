@@ -16,8 +16,8 @@ from rest_framework.test import APIClient
 from connectors.models import AuthSchemeConfig, Connector
 from credentials.models import Credential
 from embed.models import Hub
-from tests.connections import factories as f
 from tests.conftest import Actor
+from tests.connections import factories as f
 
 EXTERNAL_ID = "user-1"
 HOST_ORIGIN = "https://app.example.com"

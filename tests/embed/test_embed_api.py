@@ -77,9 +77,7 @@ def test_connectors_are_listed_in_a_fixed_number_of_queries(
         assert embed.get(hub.url("connectors")).status_code == 200
 
 
-def test_it_creates_an_api_key_connection_for_the_end_user(
-    alice, hub, embed, assert_no_secrets
-):
+def test_it_creates_an_api_key_connection_for_the_end_user(alice, hub, embed, assert_no_secrets):
     response = create(embed, hub, hub.api_key, apiKey=API_KEY)
     assert response.status_code == 201, response.json()
     data = response.json()
@@ -132,17 +130,19 @@ def test_secrets_are_encrypted_at_rest(hub, embed):
         ("api_key", {"apiKey": 123}, "apiKey"),
         ("api_key", {"apiKey": "x" * 20_000}, "apiKey"),
         ("api_key", {"apiKey": "a\x01b"}, "apiKey"),
-        ("api_key", {"apiKey": API_KEY, "basicAuth": {"username": "u", "password": "p"}}, "basicAuth"),
+        ("api_key", {"apiKey": API_KEY, "basicAuth": {"username": "u", "password": "p"}},
+         "basicAuth"),
         ("basic_auth", {"basicAuth": {"username": "u"}}, "basicAuth.password"),
         ("basic_auth", {"basicAuth": {"password": PASSWORD}}, "basicAuth.username"),
         ("basic_auth", {"basicAuth": "u:p"}, "basicAuth"),
-        ("basic_auth", {"basicAuth": {"username": "u", "password": PASSWORD, "x": 1}}, "basicAuth.x"),
+        ("basic_auth", {"basicAuth": {"username": "u", "password": PASSWORD, "x": 1}},
+         "basicAuth.x"),
         ("basic_auth", {"apiKey": API_KEY}, "apiKey"),
         ("api_key", {"apiKey": API_KEY, "name": "n\x00"}, "name"),
         ("api_key", {"apiKey": API_KEY, "name": "x" * 201}, "name"),
         ("api_key", {"apiKey": API_KEY, "endUserId": "someone"}, "endUserId"),
     ],
-)
+)  # fmt: skip
 def test_it_validates_connection_bodies_without_echoing_secrets(
     hub, embed, connector_attr, body, field, assert_no_secrets
 ):
@@ -222,9 +222,7 @@ def test_it_replaces_basic_auth_credentials(hub, embed):
         hub.url(f"connections/{made['id']}"), {"basicAuth": {"username": "x"}}, format="json"
     )
     assert missing.status_code == 400
-    unknown = embed.patch(
-        hub.url(f"connections/{made['id']}"), {"name": "rename"}, format="json"
-    )
+    unknown = embed.patch(hub.url(f"connections/{made['id']}"), {"name": "rename"}, format="json")
     assert unknown.status_code == 400
     assert ConnectionCredential.objects.get().credential.data["username"] == "ada2"
 

@@ -90,7 +90,8 @@ def test_it_refuses_malformed_json_and_wrong_content_types(hub):
     client = hub.owner.client
     url = hub.admin_url("sessions")
     assert client.generic("POST", url, "{", content_type="application/json").status_code == 400
-    form = client.generic("POST", url, "endUser=x", content_type="application/x-www-form-urlencoded")
+    form_type = "application/x-www-form-urlencoded"
+    form = client.generic("POST", url, "endUser=x", content_type=form_type)
     assert form.status_code == 415
     assert not ConnectSession.objects.exists()
 
