@@ -364,6 +364,7 @@ def main() -> None:
 POST_HOOKS: list[Callable[[dict[str, Any]], None]] = []
 EXTRA_LINES: list[str] = []
 
+
 def load_extensions() -> None:
     """Scenario modules beside this file (``bench/scenarios_*.py``) register themselves on import
     with :func:`scenario`, ``POST_HOOKS`` and ``EXTRA_LINES``."""
