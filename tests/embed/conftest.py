@@ -19,6 +19,9 @@ from embed.models import Hub
 from tests.conftest import Actor
 from tests.connections import factories as f
 
+# The fake token endpoint and the network guard, for embed callback tests.
+from tests.connections.conftest import no_network, token_endpoint  # noqa: F401
+
 EXTERNAL_ID = "user-1"
 HOST_ORIGIN = "https://app.example.com"
 
@@ -151,8 +154,5 @@ def embed(session_token: str) -> APIClient:
 
 
 def initialise_body(hub: EmbedHub, **overrides: Any) -> dict[str, Any]:
-    return f.initialise_body(
-        hub.client_credential,
-        authorizeUrl=hub.oauth2_config.settings["authorizeUrl"],
-        **overrides,
-    )
+    overrides.setdefault("authorizeUrl", hub.oauth2_config.settings["authorizeUrl"])
+    return f.initialise_body(hub.client_credential, **overrides)
