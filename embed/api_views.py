@@ -339,10 +339,11 @@ class EmbedInitialiseView(EmbedView):
     @extend_schema(operation_id="embed_oauth2_initialise", request=_OBJ, responses=_OBJ)
     def post(self, request: Request, hub_id: str, connector_id: str) -> Response:
         hub = self.hub
-        connector = selectors.offered_connector(hub=hub, connector_id=connector_id)
+        # The flow loads the connector within the hub's organisation (404 otherwise).
+        offered_id = selectors.check_offered(hub=hub, connector_id=connector_id)
         params = oauth.InitialiseParams.from_body(
             organisation=hub.organisation,
-            connector_id=str(connector.pk),
+            connector_id=offered_id,
             body=request.data,
             hub=hub,
             end_user=self.end_user,
