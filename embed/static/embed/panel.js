@@ -220,7 +220,8 @@
     var id = "connection-" + connection.id;
     var connector = connectorOf(connection);
     var healthy = connection.status === "active";
-    var label = h("strong", { id: id + "-name", text: connection.name || connection.connectorName });
+    var name = connection.name || connection.connectorName;
+    var label = h("strong", { id: id + "-name", text: name });
     var reconnect = h("button", { type: "button", text: "Reconnect", "aria-describedby": id + "-name" });
     var disconnect = h("button", { type: "button", class: "danger", text: "Disconnect", "aria-describedby": id + "-name" });
     var actions = h("div", { class: "actions" }, connector ? [reconnect, disconnect] : [disconnect]);
@@ -228,8 +229,9 @@
       h("div", { class: "row" }, [
         h("div", { class: "name" }, [
           label,
-          h("span", { class: "muted small", text: connection.connectorName || "" }),
-          " ",
+          connection.connectorName && connection.connectorName !== name
+            ? h("span", { class: "muted small", text: connection.connectorName + " " })
+            : null,
           h("span", {
             class: healthy ? "badge" : "badge warn",
             text: healthy ? "Connected" : connection.status === "needs_reauth" ? "Needs reconnecting" : String(connection.status),
