@@ -162,7 +162,7 @@
   function reloadConnections(focusId) {
     return api("GET", "/connections").then(function (data) {
       connections = data.items || [];
-      render();
+      renderConnections();
       var target = focusId && $("connection-" + focusId);
       (target || $("connections-heading")).focus();
     });
@@ -179,14 +179,7 @@
 
   function render() {
     openForm = null;
-    var list = $("connections");
-    list.textContent = "";
-    connections.forEach(function (connection) {
-      list.appendChild(connectionItem(connection));
-    });
-    $("no-connections").hidden = connections.length > 0;
-    $("connections-section").hidden = false;
-
+    renderConnections();
     var offered = $("connectors");
     offered.textContent = "";
     connectors.forEach(function (connector) {
@@ -194,6 +187,20 @@
     });
     $("connectors-section").hidden = connectors.length === 0;
     setBusy(!token);
+  }
+
+  // Re-rendering the list drops a form open in it, but not one under "Connect an account".
+  function renderConnections() {
+    var list = $("connections");
+    if (openForm && list.contains(openForm.element)) openForm = null;
+    list.textContent = "";
+    connections.forEach(function (connection) {
+      list.appendChild(connectionItem(connection));
+    });
+    $("no-connections").hidden = connections.length > 0;
+    $("connections-section").hidden = false;
+    var buttons = list.querySelectorAll("button");
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = !token;
   }
 
   function connectorItem(connector) {
@@ -356,8 +363,8 @@
       announce("Connecting " + connector.name + "…");
       request
         .then(function (created) {
-          var id = connection ? connection.id : created.id;
-          connected(connector, id);
+          closeForm(false);
+          connected(connector, connection ? connection.id : created.id);
         })
         .catch(function (error) {
           submit.disabled = cancel.disabled = false;
@@ -379,8 +386,12 @@
   function connected(connector, connectionId) {
     pending = null;
     announce("Connected " + connector.name + ".", "ok");
-    tell({ type: "patchbay:connected", connectionId: connectionId });
-    reloadConnections(connectionId).catch(apiFailed);
+    // Tell the host once the list shows the connection, so the page and panel agree.
+    reloadConnections(connectionId)
+      .catch(apiFailed)
+      .then(function () {
+        tell({ type: "patchbay:connected", connectionId: connectionId });
+      });
   }
 
   function startOAuth(connector, connection, button) {
