@@ -22,6 +22,18 @@ EXPECTED = {
     "/api/v2/o/{organisation_id}/connections/{connection_id}": {"get", "patch", "delete"},
     "/api/v2/o/{organisation_id}/connections/{connection_id}/access-token": {"get"},
     "/api/v2/connections/oauth2/callback": {"get"},
+    # Embed (SPEC §8)
+    "/api/v2/o/{organisation_id}/hubs": {"get", "post"},
+    "/api/v2/o/{organisation_id}/hubs/{hub_id}": {"get", "patch", "delete"},
+    "/api/v2/o/{organisation_id}/hubs/{hub_id}/users": {"get", "post"},
+    "/api/v2/o/{organisation_id}/hubs/{hub_id}/users/{user_id}": {"get", "patch", "delete"},
+    "/api/v2/o/{organisation_id}/hubs/{hub_id}/sessions": {"post"},
+    "/api/v2/embed/{hub_id}/session": {"get"},
+    "/api/v2/embed/{hub_id}/connectors": {"get"},
+    "/api/v2/embed/{hub_id}/connections": {"get", "post"},
+    "/api/v2/embed/{hub_id}/connections/{connection_id}": {"patch", "delete"},
+    "/api/v2/embed/{hub_id}/connector/{connector_id}/oauth2/initialise": {"post"},
+    "/api/v2/embed/{hub_id}/authorisations/{authorisation_id}": {"get"},
 }
 
 
