@@ -241,6 +241,27 @@ def test_the_callback_page_tells_the_panel_and_closes_the_popup(
     assert connection.end_user.external_id == "user-1"
 
 
+def test_a_cancelled_consent_is_reported_to_the_host(page, site, patchbay, provider, framed_hub):
+    token = framed_hub.mint()
+    site.pages["/"] = host_page(patchbay, framed_hub.id, token)
+    page.goto(f"{site.origin}/")
+    panel = page.frame_locator("iframe")
+    with page.expect_popup() as opened:
+        panel.locator(f"#connector-{framed_hub.oauth2.pk}").get_by_role(
+            "button", name="Connect"
+        ).click()
+    popup = opened.value
+    popup.get_by_label("Username").fill(provider.username)
+    popup.get_by_label("Password").fill(provider.password)
+    popup.get_by_role("button", name="Sign in").click()
+    popup.get_by_role("button", name="Cancel").click()
+
+    error = wait_for_event(page, "patchbay:error")
+    assert error["error"] == "access_denied"
+    assert "cancelled" in panel.locator("#status").inner_text()
+    assert not Connection.objects.exists()
+
+
 # --- Forms ---------------------------------------------------------------------------------
 
 
@@ -254,6 +275,12 @@ def test_the_api_key_form_creates_a_connection(page, site, patchbay, framed_hub)
     key_input = item.get_by_label(f"{framed_hub.api_key.name} API key")
     assert key_input.evaluate("e => e === document.activeElement")  # focus moved to the form
     assert key_input.get_attribute("type") == "password"
+    key_input.press("Escape")  # closes the form, focus back on its button
+    assert item.locator("form").count() == 0
+    opener = item.get_by_role("button", name="Connect")
+    assert opener.evaluate("e => e === document.activeElement")
+    opener.press("Enter")  # the keyboard opens it again
+    key_input.wait_for()
     key_input.fill("sk-live-widget-secret-123")
     item.locator("form").get_by_role("button", name="Connect").click()
 
