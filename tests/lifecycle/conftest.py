@@ -5,7 +5,7 @@ what Patchbay sends while still sending it, and helpers to age tokens."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -31,13 +31,29 @@ def _postgres_only(request: pytest.FixtureRequest) -> None:
         pytest.skip("needs PostgreSQL (real concurrent transactions)")
 
 
+def _forget_oauthlib_cores() -> None:
+    """django-oauth-toolkit caches its oauthlib server (with the token lifetime in it) on each
+    view class; drop those so a changed OAUTH2_PROVIDER applies, and stops applying."""
+    from oauth2_provider.views.mixins import OAuthLibMixin
+
+    pending: list[type] = [OAuthLibMixin]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "_oauthlib_core" in cls.__dict__:
+            delattr(cls, "_oauthlib_core")
+
+
 @pytest.fixture(autouse=True)
-def _short_lived_tokens(settings: Any) -> None:
+def _short_lived_tokens(settings: Any) -> Iterator[None]:
     """The provider issues tokens that live two minutes (the config's margin is 60 s)."""
     settings.OAUTH2_PROVIDER = {
         **settings.OAUTH2_PROVIDER,
         "ACCESS_TOKEN_EXPIRE_SECONDS": TOKEN_SECONDS,
     }
+    _forget_oauthlib_cores()
+    yield
+    _forget_oauthlib_cores()
 
 
 @dataclass

@@ -101,7 +101,7 @@ def create(actor, connector, body=None):
     )
 
 
-# --- Client credentials --------------------------------------------------------------------------
+# --- Client credentials -----------------------------------------------------------------------
 
 
 def test_it_connects_with_client_credentials(alice, provider, wire, assert_no_secrets):
@@ -163,7 +163,7 @@ def test_a_refused_client_answers_502_and_stores_nothing(alice, provider, wire):
     assert not Credential.objects.filter(type="oauth2-token").exists()
 
 
-# --- Password ------------------------------------------------------------------------------------
+# --- Password ---------------------------------------------------------------------------------
 
 
 def test_it_connects_with_the_password_grant(alice, provider, wire, assert_no_secrets):
@@ -224,7 +224,7 @@ def test_a_changed_password_needs_reauthorisation(alice, provider, wire, django_
     assert connection.status == ConnectionStatus.NEEDS_REAUTH
 
 
-# --- Hostile input and outsiders -----------------------------------------------------------------
+# --- Hostile input and outsiders --------------------------------------------------------------
 
 
 def test_the_authorization_code_grant_is_refused(alice, provider, wired, no_network_calls):
@@ -320,7 +320,7 @@ def test_a_taken_name_is_409_before_the_provider_is_called(alice, provider, wire
 
 
 def test_several_oauth2_configs_need_a_choice(alice, provider, no_network_calls):
-    connector, config, *_ = grant_connector(alice, provider, "clientCredentials")
+    connector, *_ = grant_connector(alice, provider, "clientCredentials")
     f.oauth2_config(connector, config_id="other")
     response = create(alice, connector)
     assert response.status_code == 400

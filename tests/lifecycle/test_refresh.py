@@ -199,7 +199,7 @@ def test_a_token_without_refresh_token_is_served_while_it_lasts(alice, connected
     assert connected.status == ConnectionStatus.ACTIVE
 
 
-# --- Failures a real server cannot be made to produce: faked at the seam -------------------------
+# --- Failures a real server cannot be made to produce: faked at the seam ----------------------
 
 
 def test_a_response_without_refresh_token_keeps_the_old_one(alice, connected, fake_endpoint):
@@ -218,7 +218,9 @@ def test_a_numeric_string_expires_in_is_understood(alice, connected, fake_endpoi
     fake_endpoint.answer(200, {"access_token": "s-at", "token_type": "Bearer", "expires_in": "900"})
     body = get_token(alice, connected).json()
     assert body["accessToken"] == "s-at"
-    assert token_of(connected).token_expires_at > timezone.now() + timedelta(seconds=800)
+    expires = token_of(connected).token_expires_at
+    assert expires is not None
+    assert expires > timezone.now() + timedelta(seconds=800)
 
 
 def test_a_server_error_answers_502_and_cools_down(
@@ -283,7 +285,7 @@ def test_a_timeout_answers_502(alice, connected, fake_endpoint):
     assert "timeout" in response.json()["message"]
 
 
-# --- Hostile input and outsiders -----------------------------------------------------------------
+# --- Hostile input and outsiders --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -322,7 +324,7 @@ def test_bad_connection_ids_are_404(alice, bad, wire):
     assert wire.sent == []
 
 
-# --- Concurrency -----------------------------------------------------------------------------------
+# --- Concurrency ------------------------------------------------------------------------------
 
 
 @pytest.mark.postgres_only
