@@ -292,3 +292,58 @@ def test_the_callback_page_escapes_hostile_text_in_the_embed_outcome():
 
 def test_the_callback_page_has_no_script_outside_an_embed_flow():
     assert "<script" not in callback_html()
+
+
+# --- The callback page of a real embed flow --------------------------------------------------
+
+
+@pytest.fixture
+def embed_authorisation(hub, provider):
+    """An embed flow started through the embed API: ``(authorisation id, authorize url)``."""
+    from tests.embed.conftest import embed_client, initialise_body
+
+    client = embed_client(hub.mint())
+    response = client.post(
+        hub.url(f"connector/{hub.oauth2.pk}/oauth2/initialise"), initialise_body(hub), format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["authorisationId"], response.json()["url"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("allow", [True, False])
+def test_the_callback_page_of_an_embed_flow_runs_only_its_nonced_script(
+    browser, provider, embed_authorisation, allow
+):
+    authorisation_id, url = embed_authorisation
+    location = provider.consent(url, allow=allow)
+    response = browser.get(location.removeprefix(provider.base_url))
+    policy = csp(response)
+    nonce = policy["script-src"].removeprefix("'nonce-").removesuffix("'")
+    html = response.content.decode()
+    assert f'<script nonce="{nonce}">' in html
+    assert html.count("<script") == 3  # two JSON data blocks and the nonce'd script
+    assert policy["default-src"] == "'none'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+    # The popup must keep its opener to post to the panel.
+    assert response["Cross-Origin-Opener-Policy"] == "unsafe-none"
+    found = re.search(
+        r'<script id="patchbay-oauth-result" type="application/json">(.*?)</script>', html
+    )
+    assert found is not None
+    result = json.loads(found.group(1))
+    assert result["type"] == "patchbay:oauth-result"
+    assert result["authorisationId"] == authorisation_id
+    assert result["status"] == ("succeeded" if allow else "failed")
+    target = f'<script id="patchbay-target-origin" type="application/json">"{provider.base_url}"'
+    assert target in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_callback_page_outside_an_embed_flow_runs_nothing(browser, db):
+    response = browser.get("/connections/oauth2/callback?state=unknown&code=x")
+    assert "script-src" not in response["Content-Security-Policy"]
+    assert "<script" not in response.content.decode()
