@@ -334,7 +334,18 @@ class AccessToken:
 
 
 def token_link(connection: Connection) -> ConnectionCredential:
-    """The connection's OAuth 2.0 token credential (first in order), or a 400."""
+    """The connection's OAuth 2.0 token credential (first in order), or a 400.
+
+    Uses the links :mod:`connections.selectors` prefetched when they are there (no query).
+    """
+    prefetched = getattr(connection, "_prefetched_objects_cache", {}).get("connection_credentials")
+    if prefetched is not None:
+        links = sorted(
+            (x for x in prefetched if x.credential.type == CredentialType.OAUTH2_TOKEN),
+            key=lambda x: (x.position, str(x.pk)),
+        )
+        if links:
+            return links[0]
     link = (
         ConnectionCredential.objects.filter(
             connection=connection, credential__type=CredentialType.OAUTH2_TOKEN
