@@ -27,11 +27,14 @@ USED_REQUEST_RETENTION = timedelta(days=1)
 
 
 def authorisation_requests_purge(*, limit: int = 1000, now: datetime | None = None) -> int:
-    """Delete up to ``limit`` authorisation requests that can no longer be used: expired
-    ones, and used ones older than a day. Idempotent: two workers at once delete each row
-    once between them."""
+    """Delete up to ``limit`` authorisation requests that are done with: unused ones past
+    their expiry, and used ones after a day (a used request holds the outcome an embed
+    widget polls for, so it outlives its expiry). Idempotent: two workers at once delete
+    each row once between them."""
     moment = now or timezone.now()
-    stale = Q(expires_at__lte=moment) | Q(used_at__lte=moment - USED_REQUEST_RETENTION)
+    stale = Q(used_at__isnull=True, expires_at__lte=moment) | Q(
+        used_at__lte=moment - USED_REQUEST_RETENTION
+    )
     ids = list(
         AuthorisationRequest.objects.filter(stale)
         .order_by("expires_at")

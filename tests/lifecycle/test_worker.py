@@ -197,8 +197,15 @@ def test_stale_authorisation_requests_are_purged(alice):
     request("old-used", expires=now + timedelta(days=3), used=now - timedelta(days=2))
     pending = request("pending", expires=now + timedelta(minutes=5))
     recent = request("recent-used", expires=now + timedelta(minutes=5), used=now)
+    polled = request(
+        "used-expired", expires=now - timedelta(minutes=1), used=now - timedelta(hours=1)
+    )
     assert authorisation_requests_purge(limit=100) == 2
-    assert set(AuthorisationRequest.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
+    assert set(AuthorisationRequest.objects.values_list("pk", flat=True)) == {
+        pending.pk,
+        recent.pk,
+        polled.pk,
+    }
     assert authorisation_requests_purge(limit=100) == 0
 
 
