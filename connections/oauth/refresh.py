@@ -32,11 +32,15 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -385,6 +389,23 @@ def _refresh_locked(
     return AccessToken.from_credential(locked)
 
 
+_process_locks: dict[Any, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _process_lock(key: Any) -> Iterator[None]:
+    """Where the database has no row locks (SQLite: one process, threads), serialise
+    refreshes of one credential within the process instead. A no-op elsewhere."""
+    if db_connection.features.has_select_for_update:
+        yield
+        return
+    with _process_locks_guard:
+        lock = _process_locks.setdefault(key, threading.Lock())
+    with lock:
+        yield
+
+
 def token_refresh(
     *, link: ConnectionCredential, force: bool = False, seen: str | None = None
 ) -> AccessToken:
@@ -398,7 +419,7 @@ def token_refresh(
     retry_after = _retry_after(link.credential, now)
     if retry_after is not None:
         raise _failed(None, retry_after)  # cooling down: not even a lock
-    with transaction.atomic():
+    with _process_lock(link.credential_id), transaction.atomic():
         locked = Credential.objects.select_for_update().filter(pk=link.credential_id).first()
         if locked is None:
             raise PatchbayError(
