@@ -25,7 +25,7 @@ from connections.services import (
     connection_delete,
     connection_update,
 )
-from core.errors import PatchbayError
+from core.errors import FieldError, PatchbayError
 from core.validation import Problems, check_object, clean_text, join
 from credentials.representation import credential_repr, iso
 from embed.representation import embed_callback_context
@@ -52,6 +52,34 @@ class InitialiseView(OrganisationScopedMixin):
         )
         result = oauth.authorisation_initialise(params)
         return Response({"url": result.url}, headers={"Cache-Control": "no-store"})
+
+
+class GrantTokenView(OrganisationScopedMixin):
+    """``POST /o/{organisation_id}/connectors/{connector_id}/oauth2/token`` → 201 connection.
+
+    For oauth2 configs whose grant is ``clientCredentials`` or ``password``: the token is
+    fetched at once, without a browser. Body ``{name?, authSchemeConfigId?, credential?:
+    {id, organisationId?}}`` (``credential``: the ``oauth2-password`` credential of a
+    password grant).
+    """
+
+    @extend_schema(
+        operation_id="oauth2_grant_token",
+        request=_OBJ,
+        responses={201: _OBJ, 400: _OBJ, 404: _OBJ, 409: _OBJ, 502: _OBJ},
+    )
+    def post(self, request: Request, organisation_id: str, connector_id: str) -> Response:
+        params = oauth.GrantParams.from_body(
+            organisation=self.organisation, connector_id=connector_id, body=request.data
+        )
+        connection = oauth.connection_create_with_grant(params)
+        return Response(
+            connection_repr(
+                connection_get(organisation=self.organisation, connection_id=connection.pk)
+            ),
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 class IsApiKey(permissions.BasePermission):
@@ -147,6 +175,21 @@ def _embed_callback_headers(nonce: str) -> dict[str, str]:
 
 
 # --- Connections ------------------------------------------------------------------
+
+
+def _force_refresh(values: list[str]) -> bool:
+    """``forceRefresh``: absent, ``true`` or ``false`` (once); anything else is a 400."""
+    if not values:
+        return False
+    if len(values) != 1 or values[0] not in ("true", "false"):
+        raise PatchbayError(
+            "invalid_request",
+            "forceRefresh must be true or false.",
+            400,
+            [FieldError("forceRefresh", "Must be true or false.")],
+        )
+    return values[0] == "true"
+
 
 _WRITABLE = frozenset({"name", "systemId", "baseUrl", "connectionTemplateId", "credentials"})
 _READ_ONLY = frozenset({"id", "createdAt", "updatedAt", "status", "endUser"})
@@ -252,13 +295,23 @@ class ConnectionViewSet(OrganisationScopedViewSet):
     @extend_schema(
         operation_id="connections_access_token",
         parameters=[OpenApiParameter("forceRefresh", bool, OpenApiParameter.QUERY)],
-        responses=_OBJ,
+        responses={200: _OBJ, 409: _OBJ, 502: _OBJ},
     )
     def access_token(self, request: Request, organisation_id: str, connection_id: str) -> Response:
         """``GET .../connections/{id}/access-token`` → ``{accessToken, tokenType, expiresAt,
-        scopes}``; never the refresh token."""
-        force = request.query_params.get("forceRefresh", "false").lower() == "true"
-        token = oauth.access_token_get(self._connection(), force_refresh=force)
+        scopes}``, refreshed first when due or with ``forceRefresh=true``; never the refresh
+        token. 409 ``reauthorisation_required``; 502 ``token_refresh_failed`` with
+        ``Retry-After``."""
+        connection = self._connection()
+        force = _force_refresh(request.query_params.getlist("forceRefresh"))
+        try:
+            token = oauth.access_token_get(connection, force_refresh=force)
+        except oauth.TokenRefreshFailed as exc:
+            return Response(
+                exc.as_dict(),
+                status=exc.status,
+                headers={"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"},
+            )
         return Response(
             {
                 "accessToken": token.access_token,
