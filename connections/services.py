@@ -18,7 +18,7 @@ from connections.models import (
     ConnectionStatus,
 )
 from connections.oauth.tokens import TokenSet
-from connectors.models import AuthSchemeConfig, Connector
+from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.text import parse_uuid
 from credentials.models import Credential, CredentialType
@@ -42,6 +42,20 @@ def _conflict(name: str) -> PatchbayError:
         409,
         [FieldError("name", "Already taken.")],
     )
+
+
+# Which credential types can authenticate through which kind of auth scheme config. An
+# oauth2 config takes the token it issued; password-grant connections also keep the
+# resource owner's oauth2-password credential so the token can be fetched again.
+CREDENTIAL_TYPES_FOR_SCHEME: dict[str, frozenset[str]] = {
+    AuthSchemeType.NONE: frozenset({CredentialType.NONE}),
+    AuthSchemeType.API_KEY: frozenset({CredentialType.STRING}),
+    AuthSchemeType.BASIC_AUTH: frozenset({CredentialType.BASIC_AUTH}),
+    AuthSchemeType.OAUTH2: frozenset({CredentialType.OAUTH2_TOKEN, CredentialType.OAUTH2_PASSWORD}),
+    AuthSchemeType.OAUTH1: frozenset({CredentialType.OAUTH1_TOKEN}),
+    AuthSchemeType.HMAC: frozenset({CredentialType.STRING, CredentialType.BINARY}),
+    AuthSchemeType.CERTIFICATE: frozenset({CredentialType.CERTIFICATE}),
+}
 
 
 def _resolve_links(
@@ -68,7 +82,7 @@ def _resolve_links(
     credentials = {
         c.pk: c for c in Credential.objects.filter(organisation=organisation, pk__in=known)
     }
-    links = []
+    links: list[tuple[AuthSchemeConfig, Credential]] = []
     for ref, pk in zip(refs, known, strict=True):
         config = configs.get(ref.auth_scheme_config_id)
         if config is None:
@@ -76,6 +90,16 @@ def _resolve_links(
         credential = credentials.get(pk)
         if credential is None:
             raise not_found("credential")
+        allowed = CREDENTIAL_TYPES_FOR_SCHEME.get(config.type, frozenset())
+        if credential.type not in allowed:
+            where = f"credentials[{len(links)}].credentialId"
+            message = (
+                f"A {credential.type} credential cannot authenticate through a {config.type} "
+                f"auth scheme config (expected {', '.join(sorted(allowed)) or 'none'})."
+            )
+            raise PatchbayError(
+                "credential_type_mismatch", message, 400, [FieldError(where, message)]
+            )
         links.append((config, credential))
     return links
 

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from credentials.models import Credential
+from credentials.representation import iso
 
 logger = logging.getLogger("patchbay.jobs")
 
@@ -68,7 +69,7 @@ def credential_expire(*, credential: Credential, reason: str = EXPIRED) -> list[
             "credentialId": str(credential.pk),
             "type": credential.type,
             "reason": reason,
-            "expiresAt": credential.expires_at.isoformat() if credential.expires_at else None,
+            "expiresAt": iso(credential.expires_at),
             "connectionIds": connection_ids,
         },
     )

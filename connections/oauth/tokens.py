@@ -27,6 +27,7 @@ from connections.models import Connection, ConnectionCredential
 from core.errors import PatchbayError
 from core.outbound import OutboundError, guard, session
 from credentials.models import Credential, CredentialType, token_expiry
+from credentials.representation import iso
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class TokenSet:
             "scopes": self.scopes,
             "accessToken": self.access_token,
             "tokenType": self.token_type,
-            "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+            "expiresAt": iso(self.expires_at),
         }
         if self.refresh_token:
             data["refreshToken"] = self.refresh_token

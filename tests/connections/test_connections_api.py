@@ -107,7 +107,9 @@ def test_it_keeps_the_credentials_in_order(alice, setup):
     connector, config, token = setup
     mtls = f.config_of_type(connector, "certificate", "mtls")
     cert = Credential.objects.create(
-        organisation=alice.organisation, type="none", data=cast(Any, {})
+        organisation=alice.organisation,
+        type="certificate",
+        data=cast(Any, {"certificate": "-----BEGIN CERTIFICATE-----", "key": "k"}),
     )
     body = create_body(
         connector,
@@ -308,3 +310,32 @@ def test_anonymous_callers_are_refused(anonymous, alice, setup):
     conn = f.connection(alice.organisation, connector, links=[(config, token)])
     for url in (alice.url("connections"), alice.url(f"connections/{conn.pk}/access-token")):
         assert anonymous.get(url).status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    "credential_type",
+    ["string", "basic-auth", "oauth2-client", "certificate", "default"],
+)
+def test_it_refuses_a_credential_that_cannot_authenticate_through_the_config(
+    alice, setup, credential_type
+):
+    connector, config, _ = setup
+    data = {
+        "string": {"value": "s3cret-value"},
+        "basic-auth": {"username": "u", "password": "s3cret-value"},
+        "oauth2-client": {"clientId": "c", "clientSecret": "s3cret-value"},
+        "certificate": {"certificate": "-----BEGIN CERTIFICATE-----", "key": "s3cret-value"},
+        "default": {"k": "czNjcmV0"},
+    }[credential_type]
+    wrong = Credential.objects.create(
+        organisation=alice.organisation, name="wrong", type=credential_type, data=data
+    )
+    response = alice.client.post(
+        alice.url("connections"), create_body(connector, config, wrong), format="json"
+    )
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert body["code"] == "credential_type_mismatch"
+    assert body["fields"][0]["field"] == "credentials[0].credentialId"
+    assert "s3cret-value" not in response.content.decode()
+    assert not Connection.objects.filter(organisation=alice.organisation).exists()
