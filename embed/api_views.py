@@ -339,11 +339,11 @@ class EmbedInitialiseView(EmbedView):
     @extend_schema(operation_id="embed_oauth2_initialise", request=_OBJ, responses=_OBJ)
     def post(self, request: Request, hub_id: str, connector_id: str) -> Response:
         hub = self.hub
-        # The flow loads the connector within the hub's organisation (404 otherwise).
-        offered_id = selectors.check_offered(hub=hub, connector_id=connector_id)
+        # The flow reads the connector within the hub's organisation and only among the
+        # connectors the hub offers (404 otherwise), in the same query as its config.
         params = oauth.InitialiseParams.from_body(
             organisation=hub.organisation,
-            connector_id=offered_id,
+            connector_id=connector_id,
             body=request.data,
             hub=hub,
             end_user=self.end_user,

@@ -50,18 +50,6 @@ def offered_connectors(*, hub: Hub) -> QuerySet[Connector]:
     )
 
 
-def check_offered(*, hub: Hub, connector_id: object) -> str:
-    """The id of a connector the hub offers, else 404: one indexed lookup in the hub's
-    connector table (the connector's organisation is checked by whoever loads it)."""
-    pk = parse_uuid(connector_id)
-    offered = pk is not None and (
-        Hub.connectors.through.objects.filter(hub_id=hub.pk, connector_id=pk).exists()
-    )
-    if not offered:
-        raise not_found("connector")
-    return str(pk)
-
-
 def offered_connector(*, hub: Hub, connector_id: object) -> Connector:
     """A connector the hub offers, else 404 (one query)."""
     pk = parse_uuid(connector_id)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import uuid as uuid_module
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from connections.models import AuthorisationRequest, Connection
@@ -25,8 +27,8 @@ from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.oauth2 import OAuth2Config
 from core.errors import PatchbayError, invalid, not_found
 from core.text import has_control_characters, parse_uuid
+from credentials.fields import Sealed
 from credentials.models import Credential, CredentialType
-from credentials.selectors import credential_list
 from organisations.models import Organisation
 
 if TYPE_CHECKING:
@@ -234,63 +236,114 @@ def _authorize_query(params: InitialiseParams, config: OAuth2Config) -> _Authori
     return _AuthorizeQuery(scopes=scopes, prompt=prompt, extra=extra)
 
 
-def _select_config(params: InitialiseParams) -> AuthSchemeConfig:
-    """The connector's oauth2 config: the one named, or the only one (1 query)."""
+def _config_and_client(params: InitialiseParams) -> tuple[AuthSchemeConfig, Credential | None]:
+    """The connector's oauth2 config (the one named, or the only one) and the client credential
+    the body names, read together in ONE query on the success path.
+
+    Initialise is the flow's hot path, and two ORM queries cost more than everything else it
+    does; so this is the one hand-written statement in the flow. It is read through
+    ``AuthSchemeConfig.objects.raw`` so the config's field converters still apply, and the
+    credential is rebuilt from its joined columns with its data still sealed: decryption goes
+    through the encrypted field, bound to the credential's own row, as everywhere else.
+
+    The credential is ``None`` when the body names none of the caller's live ``oauth2-client``
+    credentials; the caller answers 404 once the config-based checks have run. Telling an
+    unknown connector from one without an oauth2 config costs more queries, on errors only.
+    """
     connector_pk = parse_uuid(params.connector_id)
     if connector_pk is None:
         raise not_found("connector")
-    configs = list(
-        AuthSchemeConfig.objects.filter(
-            organisation=params.organisation, connector_id=connector_pk
-        ).select_related("connector")
+    credential_pk = parse_uuid(params.credential_id)
+    if parse_uuid(params.credential_organisation_id) != params.organisation.pk:
+        credential_pk = None  # a body naming another organisation: 404, like a missing one
+    config_meta, credential_meta = AuthSchemeConfig._meta, Credential._meta
+    uuid = config_meta.pk
+    assert uuid is not None
+    sql = (
+        f"SELECT config.*, client.id AS client_pk, client.data AS client_data, "  # noqa: S608
+        f"client.expires_at AS client_expires_at "
+        f"FROM {config_meta.db_table} AS config "
+        f"LEFT JOIN {credential_meta.db_table} AS client "
+        f"ON client.id = %s AND client.organisation_id = %s AND client.type = %s "
+        f"WHERE config.organisation_id = %s AND config.connector_id = %s AND config.type = %s"
     )
-    if not configs:
-        if Connector.objects.filter(organisation=params.organisation, pk=connector_pk).exists():
-            raise PatchbayError(
-                "no_oauth2_config", "The connector has no oauth2 auth scheme config.", 400
-            )
-        raise not_found("connector")
+    org = uuid.get_db_prep_value(params.organisation.pk, db_connection)
+    args: list[Any] = [
+        uuid.get_db_prep_value(credential_pk, db_connection),
+        org,
+        CredentialType.OAUTH2_CLIENT.value,
+        org,
+        uuid.get_db_prep_value(connector_pk, db_connection),
+        AuthSchemeType.OAUTH2.value,
+    ]
     if params.auth_scheme_config_id is not None:
-        named = [c for c in configs if c.config_id == params.auth_scheme_config_id]
-        if not named:
-            raise not_found("auth scheme config")
-        if named[0].type != AuthSchemeType.OAUTH2:
-            raise invalid(
-                "authSchemeConfigId", "That auth scheme config is not oauth2.", "not_oauth2"
-            )
-        return named[0]
-    oauth2 = [c for c in configs if c.type == AuthSchemeType.OAUTH2]
-    if not oauth2:
-        raise PatchbayError(
-            "no_oauth2_config", "The connector has no oauth2 auth scheme config.", 400
+        sql += " AND config.config_id = %s"
+        args.append(params.auth_scheme_config_id)
+    if params.hub is not None:
+        # Through a hub, only the connectors it offers exist (SPEC §8).
+        sql += (
+            f" AND EXISTS (SELECT 1 FROM {_offered_table(params.hub)} AS offered"  # noqa: S608
+            f" WHERE offered.hub_id = %s AND offered.connector_id = config.connector_id)"
         )
-    if len(oauth2) > 1:
+        args.append(uuid.get_db_prep_value(params.hub.pk, db_connection))
+    rows = list(AuthSchemeConfig.objects.raw(sql + " LIMIT 2", args))
+    if len(rows) > 1:
         raise invalid(
             "authSchemeConfigId",
             "The connector has several oauth2 auth scheme configs: name one.",
             "auth_scheme_config_required",
         )
-    return oauth2[0]
+    if not rows:
+        _explain_missing_config(params, connector_pk)
+    config = rows[0]
+    return config, _joined_client(config, params.organisation)
 
 
-def _client_credential(params: InitialiseParams) -> Credential:
-    """The ``oauth2-client`` credential named by the body, of the caller's organisation (1 query).
+def _offered_table(hub: Hub) -> str:
+    """The table of the hub's offered connectors (looked up, so the flow need not import embed)."""
+    return str(hub.connectors.through._meta.db_table)
 
-    Another organisation's credential, or a body naming another organisation, is a 404.
-    """
-    credential_pk = parse_uuid(params.credential_id)
-    if credential_pk is None or parse_uuid(params.credential_organisation_id) != (
-        params.organisation.pk
-    ):
-        raise not_found("credential")
-    credential = (
-        credential_list(organisation=params.organisation, type=CredentialType.OAUTH2_CLIENT)
-        .filter(pk=credential_pk)
-        .first()
+
+def _joined_client(row: Any, organisation: Organisation) -> Credential | None:
+    """The client credential carried by the joined columns of ``row``, if live."""
+    if row.client_pk is None:
+        return None
+    meta = Credential._meta
+    expires_at = meta.get_field("expires_at").to_python(row.client_expires_at)
+    if isinstance(expires_at, datetime) and timezone.is_naive(expires_at):
+        expires_at = timezone.make_aware(expires_at, UTC)  # SQLite hands back naive UTC
+    if expires_at is not None and expires_at <= timezone.now():
+        return None  # expired means gone, as in credentials.selectors
+    return Credential(
+        id=meta.get_field("id").to_python(row.client_pk),
+        organisation=organisation,
+        type=CredentialType.OAUTH2_CLIENT,
+        data=Sealed(row.client_data),
+        expires_at=expires_at,
     )
-    if credential is None:
-        raise not_found("credential")
-    return credential
+
+
+def _explain_missing_config(params: InitialiseParams, connector_pk: uuid_module.UUID) -> NoReturn:
+    """Why no oauth2 config matched: unknown or unoffered connector, not oauth2, or none."""
+    if params.hub is not None and not params.hub.connectors.filter(pk=connector_pk).exists():
+        raise not_found("connector")
+    others = AuthSchemeConfig.objects.filter(
+        organisation=params.organisation, connector_id=connector_pk
+    )
+    connector_exists = Connector.objects.filter(
+        organisation=params.organisation, pk=connector_pk
+    ).exists()
+    if params.auth_scheme_config_id is not None:
+        if others.filter(config_id=params.auth_scheme_config_id).exists():
+            raise invalid(
+                "authSchemeConfigId", "That auth scheme config is not oauth2.", "not_oauth2"
+            )
+        raise not_found("auth scheme config" if connector_exists else "connector")
+    if connector_exists:
+        raise PatchbayError(
+            "no_oauth2_config", "The connector has no oauth2 auth scheme config.", 400
+        )
+    raise not_found("connector")
 
 
 def check_client_id(credential: Credential, client_id: str) -> None:
@@ -321,8 +374,8 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
     organisation (else 404) and carry the same client id; the authorize URL is https with
     no user information or fragment; no caller-supplied parameter may override one Patchbay
     sets (any letter case); the redirect URI is allow-listed or loopback. The state is 32
-    random bytes, returned only inside the URL and stored only as a hash. Costs 3 queries
-    (4 with ``connectionId``).
+    random bytes, returned only inside the URL and stored only as a hash. Costs 2 queries
+    (3 with ``connectionId``): one read and the insert.
     """
     p.check_provider_url(params.authorize_url, "authorizeUrl")
     redirect_uri = (
@@ -333,7 +386,7 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
     if params.connection_id is not None and parse_uuid(params.connection_id) is None:
         raise not_found("connection")
 
-    config_row = _select_config(params)
+    config_row, client = _config_and_client(params)
     config = OAuth2Config.from_settings(config_row.settings)
     query = _authorize_query(params, config)
     p.refuse_reserved(
@@ -343,7 +396,9 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
         what="The auth scheme config's additionalTokenParams",
     )
 
-    credential = _client_credential(params)
+    if client is None:
+        raise not_found("credential")
+    credential = client
     check_client_id(credential, params.client_id)
     token_url = token_url_for(config, credential)
     p.check_provider_url(token_url, "authSchemeConfig.tokenUrl")
@@ -366,7 +421,7 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
     verifier = secrets.token_urlsafe(64) if config.pkce else None
     request = AuthorisationRequest(
         organisation=params.organisation,
-        connector=config_row.connector,
+        connector_id=config_row.connector_id,
         auth_scheme_config=config_row,
         client_credential=credential,
         state_hash=state_hash(state),

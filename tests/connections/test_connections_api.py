@@ -339,3 +339,25 @@ def test_it_refuses_a_credential_that_cannot_authenticate_through_the_config(
     assert body["fields"][0]["field"] == "credentials[0].credentialId"
     assert "s3cret-value" not in response.content.decode()
     assert not Connection.objects.filter(organisation=alice.organisation).exists()
+
+
+def test_it_reads_a_connection_without_credentials(alice, setup, django_assert_num_queries):
+    connector, _, _ = setup
+    conn = f.connection(alice.organisation, connector, name="bare", links=[])
+    alice.client.get(alice.url("connections"))  # the key's last-used write happens once a minute
+    with django_assert_num_queries(3):  # the key, the links (none), the connection itself
+        response = alice.client.get(alice.url(f"connections/{conn.pk}"))
+    assert response.status_code == 200
+    assert response.json()["credentials"] == []
+    assert response.json()["name"] == "bare"
+
+
+def test_it_reads_a_connection_with_credentials_in_two_queries(
+    alice, setup, django_assert_num_queries
+):
+    connector, config, token = setup
+    conn = f.connection(alice.organisation, connector, links=[(config, token)])
+    alice.client.get(alice.url("connections"))
+    with django_assert_num_queries(2):  # the key, then everything else in one query
+        response = alice.client.get(alice.url(f"connections/{conn.pk}"))
+    assert response.json()["credentials"][0]["credential"]["id"] == str(token.pk)
