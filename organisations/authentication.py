@@ -77,7 +77,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         prefix = split_key(token)
         if prefix is None:
             raise failure
-        api_key = ApiKey.objects.select_related("organisation").filter(prefix=prefix).first()
+        # prefix is unique, so no ORDER BY (``first()`` would add one).
+        found = ApiKey.objects.select_related("organisation").filter(prefix=prefix).order_by()[:1]
+        api_key = next(iter(found), None)
         if api_key is None or not api_key_matches(api_key, token):
             raise failure
         now = timezone.now()
