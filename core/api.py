@@ -23,7 +23,17 @@ from core.errors import FieldError, PatchbayError
 # --- Parsing ----------------------------------------------------------------
 
 
-def _reject_nul(value: Any, path: str = "") -> None:
+MAX_JSON_DEPTH = 32
+
+
+def _reject_nul(value: Any, path: str = "", depth: int = 0) -> None:
+    """Refuse NUL characters (PostgreSQL cannot store them) and absurd nesting."""
+    if depth > MAX_JSON_DEPTH:
+        raise PatchbayError(
+            "invalid_request",
+            f"JSON may be nested at most {MAX_JSON_DEPTH} levels deep.",
+            fields=[FieldError(path or "body", "Nested too deeply.")],
+        )
     if isinstance(value, str):
         if "\x00" in value:
             raise PatchbayError(
@@ -33,11 +43,11 @@ def _reject_nul(value: Any, path: str = "") -> None:
             )
     elif isinstance(value, dict):
         for key, item in value.items():
-            _reject_nul(key, path)
-            _reject_nul(item, f"{path}.{key}" if path else str(key))
+            _reject_nul(key, path, depth + 1)
+            _reject_nul(item, f"{path}.{key}" if path else str(key), depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _reject_nul(item, f"{path}[{index}]")
+            _reject_nul(item, f"{path}[{index}]", depth + 1)
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -63,6 +73,8 @@ class StrictJSONParser(JSONParser):
             )
         except (UnicodeDecodeError, ValueError) as exc:
             raise exceptions.ParseError("The request body is not valid JSON.") from exc
+        except RecursionError as exc:  # nesting deep enough to exhaust the decoder's stack
+            raise exceptions.ParseError("The request body is nested too deeply.") from exc
         _reject_nul(data)
         return data
 
@@ -237,3 +249,15 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(created), str(parsed)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise error from exc
+
+
+def require_no_body(request: Any) -> None:
+    """For actions that take no input: an absent body or ``{}`` only.
+
+    A body such an action cannot understand is refused, not ignored: a client that
+    sends one has misunderstood the endpoint, and the action must not run on it.
+    """
+    if not request.body:
+        return
+    if request.data != {}:
+        raise PatchbayError("invalid_request", "This action takes no request body (or {}).")

@@ -31,3 +31,20 @@ class RequestBodyLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class NulCharacterGuardMiddleware:
+    """Answer 404 for a path with a NUL character before any view sees it.
+
+    PostgreSQL refuses NUL in text anywhere, so an id carrying one would otherwise
+    surface as a database error (a 500) wherever it reached a query. Query strings
+    are the views' to validate: they answer with the precise field and code.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path:
+            return JsonResponse({"code": "not_found", "message": "No such resource."}, status=404)
+        return self.get_response(request)

@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import require_no_body
 from core.validation import Problems, check_object
 from organisations.tenancy import OrganisationScopedViewSet
 from webhooks.models import WebhookEndpoint
@@ -116,7 +117,9 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
         description="Replace the signing secret at once; the new one is shown only here.",
     )
     def rotate_secret(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
-        rotated = endpoint_secret_rotate(endpoint=self._endpoint())
+        endpoint = self._endpoint()
+        require_no_body(request)
+        rotated = endpoint_secret_rotate(endpoint=endpoint)
         return Response({"secret": rotated.secret}, headers={"Cache-Control": "no-store"})
 
     @extend_schema(
@@ -133,6 +136,7 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
         self, request: Request, organisation_id: str, webhook_id: str, delivery_id: str
     ) -> Response:
         delivery = delivery_get(endpoint=self._endpoint(), delivery_id=delivery_id)
+        require_no_body(request)
         queued = delivery_redeliver(delivery=delivery)
         queued = delivery_get(endpoint=queued.endpoint, delivery_id=queued.pk)
         return Response(delivery_repr(queued), status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,304 @@
+"""Every API route, every method: outsiders get nothing, hostile input never gets a 500.
+
+Per-endpoint tests live beside each app; this sweep walks the URL resolver so
+that a route added later is covered without anyone remembering to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from connections.models import AuthorisationRequest
+from tests.conftest import Actor
+from tests.connections import factories as f
+from webhooks.services import event_emit
+
+METHODS = ("get", "post", "put", "patch", "delete")
+OUR_APPS = ("organisations", "connectors", "credentials", "connections", "embed", "webhooks")
+
+
+def _walk(patterns: list[Any], prefix: str) -> Iterator[str]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern)
+
+
+API_ROUTES = sorted(r for r in _walk(get_resolver().url_patterns, "/") if r.startswith("/api/v2/"))
+PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+@pytest.fixture(autouse=True)
+def _no_outbound_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Nothing in the sweep may reach a provider: the seam records and refuses."""
+    attempts: list[str] = []
+
+    def refuse(adapter: Any, request: Any, **kwargs: Any) -> Any:
+        attempts.append(request.url)
+        raise AssertionError(f"outbound call during the sweep: {request.url}")
+
+    monkeypatch.setattr("core.outbound.transport", refuse)
+    return attempts
+
+
+def test_the_sweep_sees_every_api_route():
+    assert len(API_ROUTES) >= 25
+    assert "/api/v2/o/<str:organisation_id>/connections/<str:connection_id>" in API_ROUTES
+
+
+@dataclass
+class World:
+    ids: dict[str, str]
+    session: str
+
+
+def _build(actor: Actor, *, with_everything: bool) -> World:
+    """One of each resource, created the way callers create them."""
+    c = actor.client
+    connector = c.post(
+        actor.url("connectors"),
+        {
+            "name": "CRM",
+            "authSchemeConfigs": [
+                {
+                    "id": "oauth2",
+                    "type": "oauth2",
+                    "oauth2": {
+                        "authorizeUrl": "https://login.example.com/authorize",
+                        "tokenUrl": "https://login.example.com/token",
+                        "grant": {
+                            "type": "authorizationCode",
+                            "authorizationCode": {"clientId": "cid", "clientSecret": "csecret-1"},
+                        },
+                    },
+                },
+                {"id": "key", "type": "api-key", "apiKey": {"name": "X-Key", "in": "header"}},
+            ],
+        },
+        format="json",
+    ).json()
+    credential = c.post(
+        actor.url("credentials"),
+        {"name": "k", "type": "string", "data": {"string": {"value": "sweep-secret-1"}}},
+        format="json",
+    ).json()
+    hub = c.post(
+        actor.url("hubs"),
+        {
+            "name": "Hub",
+            "connectors": [connector["id"]],
+            "allowedOrigins": ["https://app.example.com"],
+        },
+        format="json",
+    ).json()
+    session = c.post(
+        actor.url(f"hubs/{hub['id']}/sessions"),
+        {"endUser": {"externalId": "user-1", "displayName": "User One"}},
+        format="json",
+    ).json()
+    users = c.get(actor.url(f"hubs/{hub['id']}/users")).json()["items"]
+    ids = {
+        "organisation_id": actor.org_id,
+        "connector_id": connector["id"],
+        "config_id": "oauth2",
+        "credential_id": credential["id"],
+        "hub_id": hub["id"],
+        "user_id": users[0]["id"],
+    }
+    if with_everything:
+        from connectors.models import AuthSchemeConfig
+
+        config = AuthSchemeConfig.objects.get(connector_id=connector["id"], config_id="oauth2")
+        token = f.token_credential(actor.organisation)
+        connection = f.connection(actor.organisation, config.connector, links=[(config, token)])
+        client_id = config.settings["grant"]["authorizationCode"]["credentialId"]
+        c.post(
+            actor.url(f"connectors/{connector['id']}/oauth2/initialise"),
+            {
+                "authorizeUrl": "https://login.example.com/authorize",
+                "clientId": "cid",
+                "credential": {"id": client_id, "organisationId": actor.org_id},
+            },
+            format="json",
+        )
+        webhook = c.post(
+            actor.url("webhooks"), {"url": "https://hooks.example.com/in"}, format="json"
+        ).json()
+        event_emit(
+            organisation=actor.organisation,
+            type="connection.created",
+            data={"connectionId": str(connection.pk)},
+        )
+        delivery = c.get(actor.url(f"webhooks/{webhook['id']}/deliveries")).json()["items"][0]
+        ids |= {
+            "connection_id": str(connection.pk),
+            "authorisation_id": str(
+                AuthorisationRequest.objects.get(organisation=actor.organisation).pk
+            ),
+            "webhook_id": webhook["id"],
+            "delivery_id": delivery["id"],
+        }
+    return World(ids=ids, session=session["token"])
+
+
+@pytest.fixture
+def alice_world(alice: Actor) -> World:
+    return _build(alice, with_everything=True)
+
+
+@pytest.fixture
+def charlie_world(charlie: Actor) -> World:
+    return _build(charlie, with_everything=False)
+
+
+def _path(route: str, ids: dict[str, str], **override: str) -> str:
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return override.get(name, ids[name])
+
+    return PARAM.sub(fill, route)
+
+
+def _snapshot() -> dict[str, list[tuple[str, str]]]:
+    """Every row of our apps, with its last change where the model records one."""
+    state = {}
+    for model in apps.get_models():
+        if model._meta.app_label not in OUR_APPS or model._meta.model_name == "apikey":
+            continue
+        has_updated = any(field.name == "updated_at" for field in model._meta.fields)
+        rows = model._default_manager.order_by("pk").values_list(
+            "pk", "updated_at" if has_updated else "pk"
+        )
+        state[model._meta.label] = [(str(a), str(b)) for a, b in rows]
+    return state
+
+
+def _send(client: APIClient, method: str, path: str, body: Any = None, **extra: Any):
+    if method in ("get", "delete"):
+        return getattr(client, method)(path, **extra)
+    return getattr(client, method)(path, body if body is not None else {}, format="json", **extra)
+
+
+def _embed(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def _outsider_status_ok(route: str, status: int) -> bool:
+    if route == "/api/v2/connections/oauth2/callback":
+        return status in (400, 405)  # no state of his: invalid_state, nothing consumed
+    return status in (401, 404, 405)
+
+
+def test_an_outsider_gets_nothing_from_any_route(alice, charlie, alice_world, charlie_world):
+    before = _snapshot()
+    failures = []
+    for route in API_ROUTES:
+        path = _path(route, alice_world.ids)
+        # On embed routes the outsider holds a session of his own hub; elsewhere his API key.
+        client = (
+            _embed(charlie_world.session) if route.startswith("/api/v2/embed/") else charlie.client
+        )
+        for method in METHODS:
+            response = _send(client, method, path)
+            if not _outsider_status_ok(route, response.status_code):
+                failures.append(f"{method.upper()} {route}: {response.status_code}")
+            elif response.status_code != 405:
+                assert "code" in response.json(), (method, route)
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before, "an outsider's request changed something"
+
+
+HOSTILE_IDS = [
+    "1 OR 1=1",
+    "..%2Fx",
+    "9" * 30,
+    "%00",
+    "x" * 300,
+    "00000000-0000-0000-0000-000000000000",
+]
+
+
+@pytest.mark.parametrize("bad", HOSTILE_IDS)
+def test_hostile_ids_answer_4xx_on_every_route(alice, alice_world, bad):
+    before = _snapshot()
+    failures = []
+    for route in API_ROUTES:
+        names = [n for n in PARAM.findall(route) if n != "organisation_id"]
+        if not names:
+            continue
+        client = _embed(alice_world.session) if route.startswith("/api/v2/embed/") else alice.client
+        for name in names:
+            path = _path(route, alice_world.ids, **{name: bad})
+            for method in METHODS:
+                status = _send(client, method, path).status_code
+                if not 400 <= status < 500:
+                    failures.append(f"{method.upper()} {route} with {name}={bad[:20]!r}: {status}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before
+
+
+HOSTILE_BODIES: list[tuple[str, bytes, str]] = [
+    ("malformed JSON", b'{"name": ', "application/json"),
+    ("JSON array", b"[1, 2, 3]", "application/json"),
+    ("JSON string", b'"just a string"', "application/json"),
+    (
+        "NUL character",
+        b'{"name": "a\\u0000b", "url": "https://x.example/\\u0000"}',
+        "application/json",
+    ),
+    ("duplicate keys", b'{"name": "a", "name": "b"}', "application/json"),
+    ("wrong content type", b"name=a&url=b", "application/x-www-form-urlencoded"),
+    ("not UTF-8", b'{"name": "\xff\xfe"}', "application/json"),
+    ("deeply nested", b'{"a": ' * 2000 + b"1" + b"}" * 2000, "application/json"),
+    ("oversize", b'{"name": "' + b"x" * 70_000 + b'"}', "application/json"),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "body", "content_type"), HOSTILE_BODIES, ids=[b[0] for b in HOSTILE_BODIES]
+)
+def test_hostile_bodies_answer_4xx_and_store_nothing(alice, alice_world, label, body, content_type):
+    before = _snapshot()
+    failures = []
+    for route in API_ROUTES:
+        path = _path(route, alice_world.ids)
+        client = _embed(alice_world.session) if route.startswith("/api/v2/embed/") else alice.client
+        for method in ("post", "put", "patch"):
+            response = client.generic(method.upper(), path, body, content_type=content_type)
+            if not 400 <= response.status_code < 500:
+                failures.append(f"{method.upper()} {route}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before, f"{label}: a hostile body changed something"
+
+
+HOSTILE_QUERIES = [
+    "type=%00&first=%00&after=%00&forceRefresh=%00&state=%00&code=%00",
+    "first=-1&after=' OR 1=1 --",
+    "first=99999999999999999999&after=" + "A" * 5000,
+    "type=oauth2-token&type=string",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_hostile_query_strings_never_cause_a_server_error(alice, alice_world, query):
+    before = _snapshot()
+    failures = []
+    for route in API_ROUTES:
+        path = f"{_path(route, alice_world.ids)}?{query}"
+        client = _embed(alice_world.session) if route.startswith("/api/v2/embed/") else alice.client
+        status = client.get(path).status_code
+        if status >= 500:
+            failures.append(f"GET {route}?{query[:30]}: {status}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before
