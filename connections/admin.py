@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -24,6 +25,7 @@ from connections.models import (
 )
 from connections.oauth.refresh import token_refresh
 from connections.oauth.tokens import token_link
+from connections.services import connection_event
 from core.errors import PatchbayError
 
 
@@ -121,9 +123,14 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
     def mark_for_reauthorisation(
         self, request: HttpRequest, queryset: QuerySet[Connection]
     ) -> None:
-        count = queryset.exclude(status=ConnectionStatus.NEEDS_REAUTH).update(
-            status=ConnectionStatus.NEEDS_REAUTH, updated_at=timezone.now()
-        )
+        count = 0
+        for connection in queryset.exclude(status=ConnectionStatus.NEEDS_REAUTH)[:500]:
+            with transaction.atomic():
+                connection.status = ConnectionStatus.NEEDS_REAUTH
+                connection.save(update_fields=["status", "updated_at"])
+                # Subscribers hear about it as if the provider had refused the grant.
+                connection_event(connection=connection, type="connection.needs_reauth")
+            count += 1
         self.message_user(
             request, f"Marked {count} connection(s) for re-authorisation.", messages.SUCCESS
         )

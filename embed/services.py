@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connections.models import Connection, ConnectionCredential
-from connections.services import _free_name, connection_delete
+from connections.services import _free_name, connection_delete, connection_event
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.outbound import is_loopback_host
@@ -484,6 +484,7 @@ def embed_connection_create(
             ConnectionCredential.objects.create(
                 connection=connection, auth_scheme_config=config, credential=credential
             )
+            connection_event(connection=connection, type="connection.created")
     except IntegrityError as exc:
         raise PatchbayError(
             "conflict",

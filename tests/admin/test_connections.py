@@ -94,3 +94,17 @@ def test_authorisation_requests_are_read_only(
     delete = reverse("admin:connections_authorisationrequest_delete", args=[request.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
     assert not AuthorisationRequest.objects.filter(pk=request.pk).exists()
+
+
+def test_marking_for_reauthorisation_is_announced_to_webhooks(
+    admin_client: Client, world: World
+) -> None:
+    from webhooks.models import Event
+
+    admin_client.post(
+        reverse("admin:connections_connection_changelist"),
+        {"action": "mark_for_reauthorisation", "_selected_action": [str(world.connection.pk)]},
+    )
+    event = Event.objects.get(type="connection.needs_reauth")
+    assert event.data["connectionId"] == str(world.connection.pk)
+    assert event.data["status"] == "needs_reauth"

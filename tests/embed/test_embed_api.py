@@ -339,3 +339,16 @@ def test_the_session_and_connections_reads_cost_few_queries(
         assert len(embed.get(hub.url("connections")).json()["items"]) == 3
     with django_assert_max_num_queries(1):
         assert embed.get(hub.url("session")).status_code == 200
+
+
+def test_a_connection_made_in_the_widget_is_announced_to_webhooks(alice, hub, embed):
+    from webhooks.models import Event
+    from webhooks.services import endpoint_create
+
+    endpoint_create(organisation=alice.organisation, url="https://hooks.example.com/in")
+    response = create(embed, hub, hub.api_key, apiKey=API_KEY)
+    assert response.status_code == 201
+    event = Event.objects.get(organisation=alice.organisation, type="connection.created")
+    assert event.data["connectionId"] == response.json()["id"]
+    assert API_KEY not in str(event.data)
+    assert event.deliveries.count() == 1
