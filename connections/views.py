@@ -8,7 +8,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, status
 from rest_framework.request import Request
@@ -17,6 +16,15 @@ from rest_framework.views import APIView
 
 from connections import oauth
 from connections.models import AuthorisationRequest, Connection
+from connections.openapi import (
+    AccessTokenSerializer,
+    ConnectionPageSerializer,
+    ConnectionSerializer,
+    ConnectionWriteSerializer,
+    GrantTokenRequestSerializer,
+    InitialiseRequestSerializer,
+    InitialiseResponseSerializer,
+)
 from connections.representation import connection_repr
 from connections.selectors import connection_get, connection_list
 from connections.services import (
@@ -26,14 +34,15 @@ from connections.services import (
     connection_update,
 )
 from core.errors import FieldError, PatchbayError
+from core.openapi import LIST, READ, WRITE, responses
 from core.validation import Problems, check_object, clean_text, join
+from credentials.openapi import credential
 from credentials.representation import credential_repr, iso
 from embed.representation import embed_callback_context
 from embed.selectors import embed_authorisation_for_state
 from organisations.authentication import ApiKeyPrincipal
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
-_OBJ = OpenApiTypes.OBJECT
 _CALLBACK_QUERY = [
     OpenApiParameter(name, str, OpenApiParameter.QUERY, required=name == "state")
     for name in ("code", "state", "error", "error_description", "iss")
@@ -45,7 +54,20 @@ _CALLBACK_QUERY = [
 class InitialiseView(OrganisationScopedMixin):
     """``POST /o/{organisation_id}/connectors/{connector_id}/oauth2/initialise`` → ``{url}``."""
 
-    @extend_schema(operation_id="oauth2_initialise", request=_OBJ, responses=_OBJ)
+    @extend_schema(
+        operation_id="oauth2_initialise",
+        request=InitialiseRequestSerializer,
+        responses=responses(
+            {200: InitialiseResponseSerializer},
+            *WRITE,
+            text={
+                400: "Invalid request (`invalid_request`, `client_id_mismatch`, "
+                "`conflicting_params`, …).",
+                404: "`not_found`: the connector, the credential, the auth scheme config or "
+                "the connection to re-authorise.",
+            },
+        ),
+    )
     def post(self, request: Request, organisation_id: str, connector_id: str) -> Response:
         params = oauth.InitialiseParams.from_body(
             organisation=self.organisation, connector_id=connector_id, body=request.data
@@ -65,8 +87,20 @@ class GrantTokenView(OrganisationScopedMixin):
 
     @extend_schema(
         operation_id="oauth2_grant_token",
-        request=_OBJ,
-        responses={201: _OBJ, 400: _OBJ, 404: _OBJ, 409: _OBJ, 502: _OBJ},
+        request=GrantTokenRequestSerializer,
+        responses=responses(
+            {201: ConnectionSerializer},
+            *WRITE,
+            409,
+            502,
+            token=(502,),
+            text={
+                400: "Invalid request (`invalid_request`, `auth_scheme_config_required`, "
+                "`unsupported_grant`, …).",
+                409: "`conflict`: the connection name is taken.",
+                502: "`token_exchange_failed`: the provider did not issue a token.",
+            },
+        ),
     )
     def post(self, request: Request, organisation_id: str, connector_id: str) -> Response:
         params = oauth.GrantParams.from_body(
@@ -97,7 +131,21 @@ class CallbackApiView(APIView):
     permission_classes = [IsApiKey]
 
     @extend_schema(
-        operation_id="oauth2_callback", parameters=_CALLBACK_QUERY, responses={201: _OBJ}
+        operation_id="oauth2_callback",
+        parameters=_CALLBACK_QUERY,
+        responses=responses(
+            {201: credential()},
+            400,
+            401,
+            502,
+            token=(502,),
+            text={
+                400: "`invalid_state` (unknown, expired, used or another organisation's), "
+                "`invalid_request`, `invalid_issuer`, or the provider's own error code "
+                "(`access_denied`, …).",
+                502: "`token_exchange_failed`: the provider did not issue a token.",
+            },
+        ),
     )
     def get(self, request: Request) -> Response:
         params = oauth.callback_params_parse(request.query_params.lists())
@@ -239,12 +287,35 @@ def _credential_refs(value: Any, problems: Problems) -> list[CredentialRef]:
     return refs
 
 
+_CONNECTION_WRITE = {
+    400: "Invalid request (`invalid_request`, `credential_type_mismatch`, …).",
+    404: "`not_found`: the connection, or a connector, auth scheme config or credential it names.",
+    409: "`conflict`: the name is taken within the connector.",
+}
+
+
 @extend_schema_view(
-    list=extend_schema(operation_id="connections_list", responses=_OBJ),
-    create=extend_schema(operation_id="connections_create", request=_OBJ, responses={201: _OBJ}),
-    retrieve=extend_schema(operation_id="connections_retrieve", responses=_OBJ),
-    partial_update=extend_schema(operation_id="connections_update", request=_OBJ, responses=_OBJ),
-    destroy=extend_schema(operation_id="connections_delete", responses={204: None}),
+    list=extend_schema(
+        operation_id="connections_list",
+        responses=responses({200: ConnectionPageSerializer}, *LIST),
+    ),
+    create=extend_schema(
+        operation_id="connections_create",
+        request=ConnectionWriteSerializer,
+        responses=responses({201: ConnectionSerializer}, *WRITE, 409, text=_CONNECTION_WRITE),
+    ),
+    retrieve=extend_schema(
+        operation_id="connections_retrieve",
+        responses=responses({200: ConnectionSerializer}, *READ),
+    ),
+    partial_update=extend_schema(
+        operation_id="connections_update",
+        request=ConnectionWriteSerializer,
+        responses=responses({200: ConnectionSerializer}, *WRITE, 409, text=_CONNECTION_WRITE),
+    ),
+    destroy=extend_schema(
+        operation_id="connections_delete", responses=responses({204: None}, *READ)
+    ),
 )
 class ConnectionViewSet(OrganisationScopedViewSet):
     lookup_url_kwarg = "connection_id"
@@ -295,7 +366,23 @@ class ConnectionViewSet(OrganisationScopedViewSet):
     @extend_schema(
         operation_id="connections_access_token",
         parameters=[OpenApiParameter("forceRefresh", bool, OpenApiParameter.QUERY)],
-        responses={200: _OBJ, 409: _OBJ, 502: _OBJ},
+        responses=responses(
+            {200: AccessTokenSerializer},
+            400,
+            401,
+            404,
+            409,
+            502,
+            token=(409, 502),
+            text={
+                400: "`invalid_request` (`forceRefresh` is not `true` or `false`) or "
+                "`no_oauth2_credential`.",
+                409: "`reauthorisation_required`: the provider refused the grant; the "
+                "connection is `needs_reauth`.",
+                502: "`token_refresh_failed`: retry after `retryAfter` seconds (also in "
+                "`Retry-After`).",
+            },
+        ),
     )
     def access_token(self, request: Request, organisation_id: str, connection_id: str) -> Response:
         """``GET .../connections/{id}/access-token`` → ``{accessToken, tokenType, expiresAt,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connectors.models import Connector
+from connectors.openapi import ConnectorPageSerializer, ConnectorSerializer, auth_scheme_config
 from connectors.representation import auth_scheme_config_repr, connector_repr
 from connectors.selectors import auth_scheme_config_get, connector_get, connector_list
 from connectors.services import (
@@ -21,6 +21,7 @@ from connectors.services import (
     connector_delete,
     connector_update,
 )
+from core.openapi import DELETE, LIST, READ, WRITE, responses
 from core.validation import Problems, check_object
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
@@ -36,15 +37,33 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-_OBJ = OpenApiTypes.OBJECT
+_CONFLICT = {409: "`conflict`: the name is taken; `auth_scheme_config_in_use`: a config a "
+             "connection uses would be removed or change type."}  # fmt: skip
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="connectors_list", responses=_OBJ),
-    create=extend_schema(operation_id="connectors_create", request=_OBJ, responses={201: _OBJ}),
-    retrieve=extend_schema(operation_id="connectors_retrieve", responses=_OBJ),
-    partial_update=extend_schema(operation_id="connectors_update", request=_OBJ, responses=_OBJ),
-    destroy=extend_schema(operation_id="connectors_delete", responses={204: None}),
+    list=extend_schema(
+        operation_id="connectors_list", responses=responses({200: ConnectorPageSerializer}, *LIST)
+    ),
+    create=extend_schema(
+        operation_id="connectors_create",
+        request=ConnectorSerializer,
+        responses=responses({201: ConnectorSerializer}, *WRITE, 409, text=_CONFLICT),
+    ),
+    retrieve=extend_schema(
+        operation_id="connectors_retrieve", responses=responses({200: ConnectorSerializer}, *READ)
+    ),
+    partial_update=extend_schema(
+        operation_id="connectors_update",
+        request=ConnectorSerializer,
+        responses=responses({200: ConnectorSerializer}, *WRITE, 409, text=_CONFLICT),
+    ),
+    destroy=extend_schema(
+        operation_id="connectors_delete",
+        responses=responses(
+            {204: None}, *DELETE, text={409: "`connector_in_use`: connections use it."}
+        ),
+    ),
 )
 class ConnectorViewSet(OrganisationScopedViewSet):
     """Connectors of the caller's organisation, with their auth scheme configs (SPEC §4)."""
@@ -101,7 +120,20 @@ class AuthSchemeConfigView(OrganisationScopedMixin):
     """``PUT`` creates or replaces the config with the client-chosen id; ``DELETE`` removes it."""
 
     @extend_schema(
-        operation_id="auth_scheme_configs_put", request=_OBJ, responses={200: _OBJ, 201: _OBJ}
+        operation_id="auth_scheme_configs_put",
+        request=auth_scheme_config(),
+        responses=responses(
+            {
+                200: OpenApiResponse(auth_scheme_config(), description="Replaced."),
+                201: OpenApiResponse(auth_scheme_config(), description="Created."),
+            },
+            *WRITE,
+            409,
+            text={
+                409: "`auth_scheme_config_in_use`: a connection uses the config and the "
+                "type would change."
+            },
+        ),
     )
     def put(
         self, request: Request, organisation_id: str, connector_id: str, config_id: str
@@ -115,7 +147,12 @@ class AuthSchemeConfigView(OrganisationScopedMixin):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    @extend_schema(operation_id="auth_scheme_configs_delete", responses={204: None})
+    @extend_schema(
+        operation_id="auth_scheme_configs_delete",
+        responses=responses(
+            {204: None}, *DELETE, text={409: "`auth_scheme_config_in_use`: a connection uses it."}
+        ),
+    )
     def delete(
         self, request: Request, organisation_id: str, connector_id: str, config_id: str
     ) -> Response:

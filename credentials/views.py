@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import FieldError, PatchbayError
+from core.openapi import DELETE, LIST, READ, WRITE, responses
 from core.validation import Problems, check_object, clean_datetime
 from credentials.models import Credential
+from credentials.openapi import CredentialPageSerializer, credential
 from credentials.representation import credential_repr
 from credentials.selectors import credential_list
 from credentials.services import (
@@ -68,16 +69,52 @@ def _expires_at(body: dict[str, Any]) -> Any:
     return value
 
 
-_OBJ = OpenApiTypes.OBJECT
+_TYPES_400 = {
+    400: "Invalid request; `use_oauth_flow` for the input-only types `oauth2-code` and "
+    "`oauth1` (exchanged by the OAuth flows, never stored by this API)."
+}
+_MTLS_404 = {404: "`not_found`: the credential, or the `mTLSCredentialId` it names."}
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="credentials_list", responses=_OBJ),
-    create=extend_schema(operation_id="credentials_create", request=_OBJ, responses={201: _OBJ}),
-    retrieve=extend_schema(operation_id="credentials_retrieve", responses=_OBJ),
-    update=extend_schema(operation_id="credentials_replace", request=_OBJ, responses=_OBJ),
-    partial_update=extend_schema(operation_id="credentials_update", request=_OBJ, responses=_OBJ),
-    destroy=extend_schema(operation_id="credentials_delete", responses={204: None}),
+    list=extend_schema(
+        operation_id="credentials_list",
+        parameters=[
+            OpenApiParameter(
+                "type", str, OpenApiParameter.QUERY, description="Only credentials of this type."
+            )
+        ],
+        responses=responses({200: CredentialPageSerializer}, *LIST),
+    ),
+    create=extend_schema(
+        operation_id="credentials_create",
+        request=credential(),
+        responses=responses({201: credential()}, *WRITE, text={**_TYPES_400, **_MTLS_404}),
+    ),
+    retrieve=extend_schema(
+        operation_id="credentials_retrieve", responses=responses({200: credential()}, *READ)
+    ),
+    update=extend_schema(
+        operation_id="credentials_replace",
+        description="Replace the credential. Omitted secret fields keep their stored value.",
+        request=credential(),
+        responses=responses({200: credential()}, *WRITE, text={**_TYPES_400, **_MTLS_404}),
+    ),
+    partial_update=extend_schema(
+        operation_id="credentials_update",
+        description="Change the given fields. Omitted fields keep their stored value; "
+        "`null` clears one.",
+        request=credential(),
+        responses=responses({200: credential()}, *WRITE, text={**_TYPES_400, **_MTLS_404}),
+    ),
+    destroy=extend_schema(
+        operation_id="credentials_delete",
+        responses=responses(
+            {204: None},
+            *DELETE,
+            text={409: "`credential_in_use`: a connector config or connection needs it."},
+        ),
+    ),
 )
 class CredentialViewSet(OrganisationScopedViewSet):
     """Credentials of the caller's organisation; secret fields are write-only (SPEC §4)."""

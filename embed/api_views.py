@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, permissions, status
 from rest_framework.request import Request
@@ -15,14 +14,32 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connections import oauth
+from connections.openapi import InitialiseRequestSerializer
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
+from core.openapi import LIST, READ, WRITE, responses
 from core.text import parse_uuid
 from core.validation import Problems, clean_text
 from credentials.representation import iso
 from embed import selectors, services
 from embed.authentication import ConnectSessionAuthentication, ConnectSessionPrincipal
 from embed.models import EndUser, Hub
+from embed.openapi import (
+    AuthorisationStatusSerializer,
+    EmbedConnectionCreateSerializer,
+    EmbedConnectionListSerializer,
+    EmbedConnectionSerializer,
+    EmbedConnectionUpdateSerializer,
+    EmbedConnectorListSerializer,
+    EmbedInitialiseResponseSerializer,
+    EmbedSessionSerializer,
+    EndUserPageSerializer,
+    EndUserSerializer,
+    HubPageSerializer,
+    HubSerializer,
+    SessionRequestSerializer,
+    SessionSerializer,
+)
 from embed.representation import (
     authorisation_status_repr,
     embed_connection_repr,
@@ -33,17 +50,31 @@ from embed.representation import (
 )
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
-_OBJ = OpenApiTypes.OBJECT
+_HUB_404 = {404: "`not_found`: the hub, or a connector it names, is not the organisation's."}
+_EMBED_READ = (401, 404)
+_EMBED_WRITE = (400, 401, 404, 413, 415)
 
 # --- Hubs (API key) ----------------------------------------------------------------------
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="hubs_list", responses=_OBJ),
-    create=extend_schema(operation_id="hubs_create", request=_OBJ, responses={201: _OBJ}),
-    retrieve=extend_schema(operation_id="hubs_retrieve", responses=_OBJ),
-    partial_update=extend_schema(operation_id="hubs_update", request=_OBJ, responses=_OBJ),
-    destroy=extend_schema(operation_id="hubs_delete", responses={204: None}),
+    list=extend_schema(
+        operation_id="hubs_list", responses=responses({200: HubPageSerializer}, *LIST)
+    ),
+    create=extend_schema(
+        operation_id="hubs_create",
+        request=HubSerializer,
+        responses=responses({201: HubSerializer}, *WRITE, text=_HUB_404),
+    ),
+    retrieve=extend_schema(
+        operation_id="hubs_retrieve", responses=responses({200: HubSerializer}, *READ)
+    ),
+    partial_update=extend_schema(
+        operation_id="hubs_update",
+        request=HubSerializer,
+        responses=responses({200: HubSerializer}, *WRITE, text=_HUB_404),
+    ),
+    destroy=extend_schema(operation_id="hubs_delete", responses=responses({204: None}, *READ)),
 )
 class HubViewSet(OrganisationScopedViewSet):
     """``/o/{organisation_id}/hubs[/{hub_id}]``."""
@@ -97,11 +128,33 @@ class _HubChildMixin(OrganisationScopedMixin):
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="hub_users_list", responses=_OBJ),
-    create=extend_schema(operation_id="hub_users_create", request=_OBJ, responses={201: _OBJ}),
-    retrieve=extend_schema(operation_id="hub_users_retrieve", responses=_OBJ),
-    partial_update=extend_schema(operation_id="hub_users_update", request=_OBJ, responses=_OBJ),
-    destroy=extend_schema(operation_id="hub_users_delete", responses={204: None}),
+    list=extend_schema(
+        operation_id="hub_users_list", responses=responses({200: EndUserPageSerializer}, *LIST)
+    ),
+    create=extend_schema(
+        operation_id="hub_users_create",
+        request=EndUserSerializer,
+        responses=responses(
+            {201: EndUserSerializer},
+            *WRITE,
+            409,
+            text={409: "`conflict`: the hub already has an end user with that externalId."},
+        ),
+    ),
+    retrieve=extend_schema(
+        operation_id="hub_users_retrieve", responses=responses({200: EndUserSerializer}, *READ)
+    ),
+    partial_update=extend_schema(
+        operation_id="hub_users_update",
+        description="Change `displayName`. `externalId` may be sent only unchanged.",
+        request=EndUserSerializer,
+        responses=responses({200: EndUserSerializer}, *WRITE),
+    ),
+    destroy=extend_schema(
+        operation_id="hub_users_delete",
+        description="Deletes the end user's connections and their own credentials too.",
+        responses=responses({204: None}, *READ),
+    ),
 )
 class EndUserViewSet(_HubChildMixin, OrganisationScopedViewSet):
     """``/o/{organisation_id}/hubs/{hub_id}/users[/{user_id}]``."""
@@ -157,7 +210,11 @@ class EndUserViewSet(_HubChildMixin, OrganisationScopedViewSet):
 class SessionCreateView(_HubChildMixin):
     """``POST /o/{organisation_id}/hubs/{hub_id}/sessions`` → ``{token, expiresAt}``."""
 
-    @extend_schema(operation_id="hub_sessions_create", request=_OBJ, responses={201: _OBJ})
+    @extend_schema(
+        operation_id="hub_sessions_create",
+        request=SessionRequestSerializer,
+        responses=responses({201: SessionSerializer}, *WRITE),
+    )
     def post(self, request: Request, organisation_id: str, hub_id: str) -> Response:
         new = services.connect_session_create(hub=self.hub, body=request.data)
         return Response(
@@ -225,14 +282,20 @@ class EmbedView(APIView):
 
 
 class EmbedSessionView(EmbedView):
-    @extend_schema(operation_id="embed_session", responses=_OBJ)
+    @extend_schema(
+        operation_id="embed_session",
+        responses=responses({200: EmbedSessionSerializer}, *_EMBED_READ, embed=True),
+    )
     def get(self, request: Request, hub_id: str) -> Response:
         session = self.principal.session
         return Response(embed_session_repr(self.hub, self.end_user, session.expires_at))
 
 
 class EmbedConnectorsView(EmbedView):
-    @extend_schema(operation_id="embed_connectors", responses=_OBJ)
+    @extend_schema(
+        operation_id="embed_connectors",
+        responses=responses({200: EmbedConnectorListSerializer}, *_EMBED_READ, embed=True),
+    )
     def get(self, request: Request, hub_id: str) -> Response:
         items = [embed_connector_repr(c) for c in selectors.offered_connectors(hub=self.hub)]
         return Response({"items": [item for item in items if item is not None]})
@@ -268,9 +331,24 @@ def _form_config(connector: Connector, config_id: str | None) -> AuthSchemeConfi
 
 
 @extend_schema_view(
-    get=extend_schema(operation_id="embed_connections_list", responses=_OBJ),
+    get=extend_schema(
+        operation_id="embed_connections_list",
+        responses=responses({200: EmbedConnectionListSerializer}, *_EMBED_READ, embed=True),
+    ),
     post=extend_schema(
-        operation_id="embed_connections_create", request=_OBJ, responses={201: _OBJ}
+        operation_id="embed_connections_create",
+        request=EmbedConnectionCreateSerializer,
+        responses=responses(
+            {201: EmbedConnectionSerializer},
+            *_EMBED_WRITE,
+            409,
+            embed=True,
+            text={
+                400: "Invalid request, or `unsupported_auth_scheme` (not an api-key or "
+                "basic-auth config).",
+                409: "`conflict`: the connection name is taken.",
+            },
+        ),
     ),
 )
 class EmbedConnectionsView(EmbedView):
@@ -302,8 +380,15 @@ class EmbedConnectionsView(EmbedView):
 
 
 @extend_schema_view(
-    patch=extend_schema(operation_id="embed_connections_update", request=_OBJ, responses=_OBJ),
-    delete=extend_schema(operation_id="embed_connections_delete", responses={204: None}),
+    patch=extend_schema(
+        operation_id="embed_connections_update",
+        request=EmbedConnectionUpdateSerializer,
+        responses=responses({200: EmbedConnectionSerializer}, *_EMBED_WRITE, embed=True),
+    ),
+    delete=extend_schema(
+        operation_id="embed_connections_delete",
+        responses=responses({204: None}, *_EMBED_READ, embed=True),
+    ),
 )
 class EmbedConnectionDetailView(EmbedView):
     def patch(self, request: Request, hub_id: str, connection_id: str) -> Response:
@@ -336,7 +421,11 @@ class EmbedInitialiseView(EmbedView):
     """``POST /embed/{hub_id}/connector/{connector_id}/oauth2/initialise`` (seed 002):
     the organisation-scoped flow code, for the session's end user."""
 
-    @extend_schema(operation_id="embed_oauth2_initialise", request=_OBJ, responses=_OBJ)
+    @extend_schema(
+        operation_id="embed_oauth2_initialise",
+        request=InitialiseRequestSerializer,
+        responses=responses({200: EmbedInitialiseResponseSerializer}, *_EMBED_WRITE, embed=True),
+    )
     def post(self, request: Request, hub_id: str, connector_id: str) -> Response:
         hub = self.hub
         # The flow reads the connector within the hub's organisation and only among the
@@ -356,7 +445,10 @@ class EmbedInitialiseView(EmbedView):
 
 
 class EmbedAuthorisationView(EmbedView):
-    @extend_schema(operation_id="embed_authorisation_status", responses=_OBJ)
+    @extend_schema(
+        operation_id="embed_authorisation_status",
+        responses=responses({200: AuthorisationStatusSerializer}, *_EMBED_READ, embed=True),
+    )
     def get(self, request: Request, hub_id: str, authorisation_id: str) -> Response:
         authorisation = selectors.end_user_authorisation_get(
             hub=self.hub, end_user=self.end_user, authorisation_id=authorisation_id

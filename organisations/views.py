@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.openapi import READ, responses
+from organisations.openapi import OrganisationSerializer
 from organisations.tenancy import OrganisationScopedMixin
 
 
@@ -13,15 +14,7 @@ class OrganisationView(OrganisationScopedMixin):
 
     @extend_schema(
         operation_id="organisation_retrieve",
-        responses=inline_serializer(
-            "Organisation",
-            {
-                "id": serializers.UUIDField(),
-                "name": serializers.CharField(),
-                "allowedRedirectUrls": serializers.ListField(child=serializers.CharField()),
-                "createdAt": serializers.DateTimeField(),
-            },
-        ),
+        responses=responses({200: OrganisationSerializer}, *READ),
     )
     def get(self, request: Request, organisation_id: str) -> Response:
         organisation = self.organisation

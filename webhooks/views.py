@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import require_no_body
+from core.openapi import LIST, READ, WRITE, responses
 from core.validation import Problems, check_object
 from organisations.tenancy import OrganisationScopedViewSet
 from webhooks.models import WebhookEndpoint
+from webhooks.openapi import (
+    WebhookDeliveryPageSerializer,
+    WebhookDeliverySerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointCreateSerializer,
+    WebhookEndpointPageSerializer,
+    WebhookEndpointSerializer,
+    WebhookEndpointUpdateSerializer,
+    WebhookSecretSerializer,
+)
 from webhooks.representation import delivery_repr, endpoint_repr
 from webhooks.selectors import delivery_get, delivery_list, endpoint_list
 from webhooks.services import (
@@ -28,7 +38,6 @@ from webhooks.services import (
 CREATABLE = frozenset({"url", "description", "events"})
 UPDATABLE = frozenset({"url", "description", "events", "active"})
 
-_OBJ = OpenApiTypes.OBJECT
 _PAGE_PARAMETERS = [
     OpenApiParameter("first", int, OpenApiParameter.QUERY, description="Page size (default 50)."),
     OpenApiParameter(
@@ -46,16 +55,26 @@ def _body(request: Request, allowed: frozenset[str]) -> dict[str, Any]:
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="webhooks_list", responses=_OBJ),
+    list=extend_schema(
+        operation_id="webhooks_list",
+        responses=responses({200: WebhookEndpointPageSerializer}, *LIST),
+    ),
     create=extend_schema(
         operation_id="webhooks_create",
-        request=_OBJ,
-        responses={201: _OBJ},
+        request=WebhookEndpointCreateSerializer,
+        responses=responses({201: WebhookEndpointCreatedSerializer}, *WRITE),
         description="The response holds the endpoint's `secret`: it is never shown again.",
     ),
-    retrieve=extend_schema(operation_id="webhooks_retrieve", responses=_OBJ),
-    partial_update=extend_schema(operation_id="webhooks_update", request=_OBJ, responses=_OBJ),
-    destroy=extend_schema(operation_id="webhooks_delete", responses={204: None}),
+    retrieve=extend_schema(
+        operation_id="webhooks_retrieve",
+        responses=responses({200: WebhookEndpointSerializer}, *READ),
+    ),
+    partial_update=extend_schema(
+        operation_id="webhooks_update",
+        request=WebhookEndpointUpdateSerializer,
+        responses=responses({200: WebhookEndpointSerializer}, *WRITE),
+    ),
+    destroy=extend_schema(operation_id="webhooks_delete", responses=responses({204: None}, *READ)),
 )
 class WebhookEndpointViewSet(OrganisationScopedViewSet):
     """Webhook endpoints of the caller's organisation; secrets are shown once (create, rotate)."""
@@ -113,7 +132,7 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
     @extend_schema(
         operation_id="webhooks_rotate_secret",
         request=None,
-        responses=_OBJ,
+        responses=responses({200: WebhookSecretSerializer}, *READ),
         description="Replace the signing secret at once; the new one is shown only here.",
     )
     def rotate_secret(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
@@ -123,14 +142,23 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
         return Response({"secret": rotated.secret}, headers={"Cache-Control": "no-store"})
 
     @extend_schema(
-        operation_id="webhooks_deliveries_list", parameters=_PAGE_PARAMETERS, responses=_OBJ
+        operation_id="webhooks_deliveries_list",
+        parameters=_PAGE_PARAMETERS,
+        responses=responses({200: WebhookDeliveryPageSerializer}, *LIST),
     )
     def deliveries(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
         page = self.paginate_queryset(delivery_list(endpoint=self._endpoint())) or []
         return self.get_paginated_response([delivery_repr(d) for d in page])
 
     @extend_schema(
-        operation_id="webhooks_deliveries_redeliver", request=None, responses={202: _OBJ}
+        operation_id="webhooks_deliveries_redeliver",
+        request=None,
+        responses=responses(
+            {202: WebhookDeliverySerializer},
+            *READ,
+            409,
+            text={409: "`endpoint_inactive`: the endpoint is disabled; enable it first."},
+        ),
     )
     def redeliver(
         self, request: Request, organisation_id: str, webhook_id: str, delivery_id: str
