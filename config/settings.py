@@ -234,6 +234,10 @@ LOGGING = {
         # Both log token request bodies and issued tokens at DEBUG: never let them.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
+        # urllib3 logs every outbound URL at DEBUG, and webhook URLs often carry their
+        # secret in the path; the demo provider logs its redirect (with the code).
+        "urllib3": {"level": "WARNING"},
+        "oauth2_provider": {"level": "WARNING"},
     },
 }
 
