@@ -22,7 +22,7 @@ from connectors.services import (
     connector_update,
 )
 from core.openapi import DELETE, LIST, READ, WRITE, responses
-from core.validation import Problems, check_object
+from core.validation import json_object
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
 WRITABLE = frozenset({"name", "baseUrl", "authSchemeConfigs"})
@@ -30,11 +30,7 @@ READ_ONLY = frozenset({"id", "createdAt", "updatedAt"})
 
 
 def _body(request: Request) -> dict[str, Any]:
-    problems = Problems()
-    body = check_object(request.data, "", problems, allowed=WRITABLE | READ_ONLY)
-    problems.raise_if_any()
-    assert body is not None
-    return body
+    return json_object(request.data, allowed=WRITABLE | READ_ONLY)
 
 
 _CONFLICT = {409: "`conflict`: the name is taken; `auth_scheme_config_in_use`: a config a "

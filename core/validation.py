@@ -67,6 +67,15 @@ def check_object(
     return value
 
 
+def json_object(value: Any, *, allowed: Collection[str] | None = None) -> dict[str, Any]:
+    """A request body that must be a JSON object with only ``allowed`` keys, else one 400."""
+    problems = Problems()
+    body = check_object(value, "", problems, allowed=allowed)
+    problems.raise_if_any()
+    assert body is not None
+    return body
+
+
 def clean_text(
     value: Any,
     path: str,

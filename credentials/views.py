@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from core.errors import FieldError, PatchbayError
 from core.openapi import DELETE, LIST, READ, WRITE, responses
-from core.validation import Problems, check_object, clean_datetime
+from core.validation import Problems, clean_datetime, json_object
 from credentials.models import Credential
 from credentials.openapi import CredentialPageSerializer, credential
 from credentials.representation import credential_repr
@@ -55,11 +55,7 @@ def unwrap_data(*, given_type: str, type_name: str, data: Any) -> Any:
 
 
 def _body(request: Request) -> dict[str, Any]:
-    problems = Problems()
-    body = check_object(request.data, "", problems, allowed=WRITABLE | READ_ONLY)
-    problems.raise_if_any()
-    assert body is not None
-    return body
+    return json_object(request.data, allowed=WRITABLE | READ_ONLY)
 
 
 def _expires_at(body: dict[str, Any]) -> Any:

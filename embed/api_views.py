@@ -19,7 +19,7 @@ from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.openapi import LIST, READ, WRITE, responses
 from core.text import parse_uuid
-from core.validation import Problems, clean_text
+from core.validation import Problems, check_object, clean_text, json_object
 from credentials.representation import iso
 from embed import selectors, services
 from embed.authentication import ConnectSessionAuthentication, ConnectSessionPrincipal
@@ -170,17 +170,7 @@ class EndUserViewSet(_HubChildMixin, OrganisationScopedViewSet):
 
     def create(self, request: Request, organisation_id: str, hub_id: str) -> Response:
         hub = self.hub
-        body = request.data
-        if not isinstance(body, dict):
-            raise PatchbayError("invalid_request", "The body must be a JSON object.", 400)
-        unknown = sorted(set(body) - {"externalId", "displayName"})
-        if unknown:
-            raise PatchbayError(
-                "invalid_request",
-                "Unknown field.",
-                400,
-                [FieldError(str(k)[:64], "Unknown field.") for k in unknown],
-            )
+        body = json_object(request.data, allowed={"externalId", "displayName"})
         end_user = services.end_user_create(
             hub=hub, external_id=body.get("externalId"), display_name=body.get("displayName")
         )
@@ -357,13 +347,9 @@ class EmbedConnectionsView(EmbedView):
         return Response({"items": [embed_connection_repr(c) for c in connections]})
 
     def post(self, request: Request, hub_id: str) -> Response:
-        body = request.data
-        if not isinstance(body, dict):
-            raise PatchbayError("invalid_request", "The body must be a JSON object.", 400)
+        body = json_object(request.data)
         problems = Problems()
-        for key in body:
-            if key not in _CONNECTION_FIELDS:
-                problems.add(str(key)[:64], "Unknown field.")
+        check_object(body, "", problems, allowed=_CONNECTION_FIELDS)  # reported with the rest
         connector_id = clean_text(body.get("connectorId"), "connectorId", problems, required=True)
         config_id = clean_text(
             body.get("authSchemeConfigId"), "authSchemeConfigId", problems, max_length=100
@@ -395,17 +381,7 @@ class EmbedConnectionDetailView(EmbedView):
         connection = selectors.end_user_connection_get(
             end_user=self.end_user, connection_id=connection_id
         )
-        body = request.data
-        if not isinstance(body, dict):
-            raise PatchbayError("invalid_request", "The body must be a JSON object.", 400)
-        unknown = sorted(set(body) - {"apiKey", "basicAuth"})
-        if unknown:
-            raise PatchbayError(
-                "invalid_request",
-                "Only apiKey or basicAuth can be changed.",
-                400,
-                [FieldError(str(k)[:64], "Unknown field.") for k in unknown],
-            )
+        body = json_object(request.data, allowed={"apiKey", "basicAuth"})
         connection = services.embed_connection_secret_replace(connection=connection, body=body)
         return Response(embed_connection_repr(connection))
 

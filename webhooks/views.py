@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from core.api import require_no_body
 from core.openapi import LIST, READ, WRITE, responses
-from core.validation import Problems, check_object
+from core.validation import json_object
 from organisations.tenancy import OrganisationScopedViewSet
 from webhooks.models import WebhookEndpoint
 from webhooks.openapi import (
@@ -47,11 +47,7 @@ _PAGE_PARAMETERS = [
 
 
 def _body(request: Request, allowed: frozenset[str]) -> dict[str, Any]:
-    problems = Problems()
-    body = check_object(request.data, "", problems, allowed=allowed)
-    problems.raise_if_any()
-    assert body is not None
-    return body
+    return json_object(request.data, allowed=allowed)
 
 
 @extend_schema_view(
