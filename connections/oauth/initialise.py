@@ -13,7 +13,7 @@ import hashlib
 import secrets
 import uuid as uuid_module
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -26,8 +26,8 @@ from connections.oauth import params as p
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.oauth2 import OAuth2Config
 from core.errors import PatchbayError, invalid, not_found
+from core.rows import Join, Source
 from core.text import has_control_characters, parse_uuid
-from credentials.fields import Sealed
 from credentials.models import Credential, CredentialType
 from organisations.models import Organisation
 
@@ -236,15 +236,17 @@ def _authorize_query(params: InitialiseParams, config: OAuth2Config) -> _Authori
     return _AuthorizeQuery(scopes=scopes, prompt=prompt, extra=extra)
 
 
+_CONFIG_AND_CLIENT = Join(Source(AuthSchemeConfig, "config"), Source(Credential, "client"))
+
+
 def _config_and_client(params: InitialiseParams) -> tuple[AuthSchemeConfig, Credential | None]:
     """The connector's oauth2 config (the one named, or the only one) and the client credential
     the body names, read together in ONE query on the success path.
 
     Initialise is the flow's hot path, and two ORM queries cost more than everything else it
-    does; so this is the one hand-written statement in the flow. It is read through
-    ``AuthSchemeConfig.objects.raw`` so the config's field converters still apply, and the
-    credential is rebuilt from its joined columns with its data still sealed: decryption goes
-    through the encrypted field, bound to the credential's own row, as everywhere else.
+    does; so this is a hand-written statement (see ``core.rows``: the instances are built
+    with the ORM's own converters, and the credential's data stays sealed until the
+    encrypted field decrypts it, bound to the credential's own row, as everywhere else).
 
     The credential is ``None`` when the body names none of the caller's live ``oauth2-client``
     credentials; the caller answers 404 once the config-based checks have run. Telling an
@@ -256,16 +258,14 @@ def _config_and_client(params: InitialiseParams) -> tuple[AuthSchemeConfig, Cred
     credential_pk = parse_uuid(params.credential_id)
     if parse_uuid(params.credential_organisation_id) != params.organisation.pk:
         credential_pk = None  # a body naming another organisation: 404, like a missing one
-    config_meta, credential_meta = AuthSchemeConfig._meta, Credential._meta
-    uuid = config_meta.pk
+    config, client = _CONFIG_AND_CLIENT.sources
+    uuid = AuthSchemeConfig._meta.pk
     assert uuid is not None
     sql = (
-        f"SELECT config.*, client.id AS client_pk, client.data AS client_data, "  # noqa: S608
-        f"client.expires_at AS client_expires_at "
-        f"FROM {config_meta.db_table} AS config "
-        f"LEFT JOIN {credential_meta.db_table} AS client "
-        f"ON client.id = %s AND client.organisation_id = %s AND client.type = %s "
-        f"WHERE config.organisation_id = %s AND config.connector_id = %s AND config.type = %s"
+        f"SELECT {_CONFIG_AND_CLIENT.select_list()} FROM {config.table()}"  # noqa: S608
+        f" LEFT JOIN {client.table()}"
+        " ON client.id = %s AND client.organisation_id = %s AND client.type = %s"
+        " WHERE config.organisation_id = %s AND config.connector_id = %s AND config.type = %s"
     )
     org = uuid.get_db_prep_value(params.organisation.pk, db_connection)
     args: list[Any] = [
@@ -286,7 +286,7 @@ def _config_and_client(params: InitialiseParams) -> tuple[AuthSchemeConfig, Cred
             f" WHERE offered.hub_id = %s AND offered.connector_id = config.connector_id)"
         )
         args.append(uuid.get_db_prep_value(params.hub.pk, db_connection))
-    rows = list(AuthSchemeConfig.objects.raw(sql + " LIMIT 2", args))
+    rows = _CONFIG_AND_CLIENT.fetch(sql + " LIMIT 2", args)
     if len(rows) > 1:
         raise invalid(
             "authSchemeConfigId",
@@ -295,32 +295,25 @@ def _config_and_client(params: InitialiseParams) -> tuple[AuthSchemeConfig, Cred
         )
     if not rows:
         _explain_missing_config(params, connector_pk)
-    config = rows[0]
-    return config, _joined_client(config, params.organisation)
+    found_config, found_client = rows[0]
+    assert isinstance(found_config, AuthSchemeConfig)
+    assert found_client is None or isinstance(found_client, Credential)
+    return found_config, _live(found_client, params.organisation)
 
 
 def _offered_table(hub: Hub) -> str:
     """The table of the hub's offered connectors (looked up, so the flow need not import embed)."""
-    return str(hub.connectors.through._meta.db_table)
+    return str(db_connection.ops.quote_name(hub.connectors.through._meta.db_table))
 
 
-def _joined_client(row: Any, organisation: Organisation) -> Credential | None:
-    """The client credential carried by the joined columns of ``row``, if live."""
-    if row.client_pk is None:
+def _live(credential: Credential | None, organisation: Organisation) -> Credential | None:
+    """The joined client credential, unless there is none or it has expired."""
+    if credential is None:
         return None
-    meta = Credential._meta
-    expires_at = meta.get_field("expires_at").to_python(row.client_expires_at)
-    if isinstance(expires_at, datetime) and timezone.is_naive(expires_at):
-        expires_at = timezone.make_aware(expires_at, UTC)  # SQLite hands back naive UTC
-    if expires_at is not None and expires_at <= timezone.now():
+    if credential.expires_at is not None and credential.expires_at <= timezone.now():
         return None  # expired means gone, as in credentials.selectors
-    return Credential(
-        id=meta.get_field("id").to_python(row.client_pk),
-        organisation=organisation,
-        type=CredentialType.OAUTH2_CLIENT,
-        data=Sealed(row.client_data),
-        expires_at=expires_at,
-    )
+    credential.organisation = organisation
+    return credential
 
 
 def _explain_missing_config(params: InitialiseParams, connector_pk: uuid_module.UUID) -> NoReturn:
