@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -213,6 +214,87 @@ def test_it_connects_through_the_real_provider_in_a_popup(
     # The panel lists it, and says so to screen readers.
     panel.locator(f"#connection-{connected['connectionId']}").wait_for()
     assert "Connected" in panel.locator("#status").inner_text()
+
+
+# Stands in for a popup blocker, in the panel only: the host page keeps its own window.open.
+BLOCK_POPUPS_IN_PANEL = """(() => {
+  const panel = %s;
+  if (location.href !== panel || window.parent === window) return;
+  window.blockedOpens = 0;
+  window.open = function () { window.blockedOpens += 1; return null; };
+})();"""
+
+
+def test_a_blocked_popup_falls_back_to_a_link_that_still_connects(
+    page, site, patchbay, provider, framed_hub
+):
+    from connections.models import AuthorisationRequest
+    from connections.oauth.initialise import state_hash
+
+    token = framed_hub.mint()
+    site.pages["/"] = host_page(patchbay, framed_hub.id, token)
+    panel_url = f"{patchbay}/embed/{framed_hub.id}/"
+    page.context.add_init_script(script=BLOCK_POPUPS_IN_PANEL % json.dumps(panel_url))
+    page.goto(f"{site.origin}/")
+    panel = page.frame_locator("iframe")
+    name = framed_hub.oauth2.name
+    panel.locator(f"#connector-{framed_hub.oauth2.pk}").get_by_role(
+        "button", name="Connect"
+    ).click()
+
+    link = panel.locator("#status").get_by_role("link", name=f"Continue to {name}")
+    link.wait_for()
+    # The blocker hit the panel's window.open (once), and no window opened.
+    panel_frame = next(f for f in page.frames if f.url == panel_url)
+    assert panel_frame.evaluate("window.blockedOpens") == 1
+    assert page.evaluate("window.open.toString()").endswith("{ [native code] }")
+    assert page.context.pages == [page]
+    assert "Your browser blocked the window." in panel.locator("#status").inner_text()
+    assert link.evaluate("e => e === document.activeElement")
+    assert link.get_attribute("target") == "_blank"
+    href = link.get_attribute("href")
+    assert href is not None
+    assert href.startswith(f"{provider.authorize_url}?")
+    query = parse_qs(urlsplit(href).query)
+    assert query["client_id"] == [provider.client_id]
+    assert query["redirect_uri"] == [f"{patchbay}/connections/oauth2/callback"]
+    # The state of the authorisation Patchbay just made, and never the session token.
+    (state,) = query["state"]
+    pending = AuthorisationRequest.objects.get(state_hash=state_hash(state))
+    assert pending.used_at is None
+    assert token not in href
+    assert token not in page.url
+
+    with page.context.expect_page() as opened:
+        link.click()  # a fresh click: blockers let a link's new tab through
+    tab = opened.value
+    assert token not in tab.url
+    tab.get_by_label("Username").fill(provider.username)
+    tab.get_by_label("Password").fill(provider.password)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.get_by_role("button", name="Authorize").click()
+    tab.wait_for_url(f"{patchbay}/connections/oauth2/callback?**")
+
+    # The tab has no opener to tell the panel: the panel learns it by polling.
+    connected = wait_for_event(page, "patchbay:connected")
+    heard = page.evaluate("window.heard")
+    message = next(m for m in heard if m["data"].get("type") == "patchbay:connected")
+    assert message["origin"] == patchbay
+    assert message["data"] == {
+        "type": "patchbay:connected",
+        "connectionId": connected["connectionId"],
+    }
+    assert connected["connectionId"]
+    assert token not in page.url
+
+    connection = org_connection(framed_hub, connected["connectionId"])
+    assert [c["credential"]["type"] for c in connection["credentials"]] == ["oauth2-token"]
+    assert connection["endUser"]["externalId"] == "user-1"
+    assert connection["systemId"] == str(framed_hub.oauth2.pk)
+    pending.refresh_from_db()
+    assert pending.used_at is not None
+    panel.locator(f"#connection-{connected['connectionId']}").wait_for()
+    assert f"Connected {name}." in panel.locator("#status").inner_text()
 
 
 def test_the_callback_page_tells_the_panel_and_closes_the_popup(
