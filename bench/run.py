@@ -7,9 +7,10 @@ Starts gunicorn against a fresh PostgreSQL database (``patchbay_bench`` on the
 server in ``BENCH_DATABASE_URL``, default the local one), seeds an organisation,
 API key, connector and a connection with five credentials, then measures
 requests/second and p50/p99 latency for each scenario beside an authenticated
-no-op endpoint (``GET /api/v2/o/{id}``) on the same server. Scenarios run
-interleaved in rounds so drift on a busy machine hits them alike, and the
-figures are printed with their ratio to the no-op.
+no-op endpoint (``GET /api/v2/o/{id}``) on the same server. In every round each
+scenario runs right after a run of the no-op, and its ratio is taken against that
+run, so drift on a busy machine hits both sides of a pair alike; the table shows
+the median of those ratios and their range.
 
 Query counts are checked by the test suite (django_assert_max_num_queries),
 not here; this script measures time only.
@@ -24,6 +25,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -87,6 +89,8 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     elapsed: float = 0.0
+    # Requests/second of each round, to pair with the no-op's in the same round.
+    per_round: list[float] = field(default_factory=list)
 
     @property
     def rps(self) -> float:
@@ -131,13 +135,16 @@ def drive(
             result.latencies.extend(local)
             result.errors += errors
 
+    before = len(result.latencies)
     started = time.monotonic()
     threads = [threading.Thread(target=client) for _ in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    result.elapsed += time.monotonic() - started
+    took = time.monotonic() - started
+    result.elapsed += took
+    result.per_round.append((len(result.latencies) - before) / took)
 
 
 Scenario = tuple[str, Callable[[], Request]]
@@ -271,6 +278,11 @@ def core_scenarios(ctx: dict[str, Any]) -> list[Scenario]:
     ]
 
 
+def round_ratios(mine: list[float], baseline: list[float]) -> list[float]:
+    """Each run's req/s over that of the no-op run paired with it."""
+    return [m / b for m, b in zip(mine, baseline, strict=True) if b]
+
+
 def wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -335,26 +347,42 @@ def main() -> None:
         results = {name: Result(name) for name, _ in scenarios}
         for name, make in scenarios:  # warm up every worker and connection pool
             drive(port, make, 1.0, args.concurrency, Result(name))
+        baseline_name, baseline_make = scenarios[0]
+        baseline = results[baseline_name]
+        # Each scenario runs right after a run of the no-op, and its ratio is taken against
+        # that run: drift on a shared machine then hits both sides of a pair alike.
+        paired: dict[str, list[float]] = {name: [] for name, _ in scenarios}
         for _ in range(args.rounds):
-            for name, make in scenarios:
-                drive(port, make, args.seconds, args.concurrency, results[name])
+            for name, make in scenarios[1:] or scenarios:
+                drive(port, baseline_make, args.seconds, args.concurrency, baseline)
+                paired[name].append(baseline.per_round[-1])
+                if name != baseline_name:
+                    drive(port, make, args.seconds, args.concurrency, results[name])
         for hook in POST_HOOKS:
             hook(ctx)
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
 
-    baseline = results[scenarios[0][0]]
     print(
         f"\ngunicorn {args.workers} sync workers, {args.concurrency} clients, "
-        f"{args.rounds} x {args.seconds:g} s per scenario, PostgreSQL, {os.cpu_count()} cores\n"
+        f"{args.rounds} x {args.seconds:g} s per scenario, PostgreSQL, {os.cpu_count()} cores"
     )
-    print(f"{'scenario':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'ratio':>8}")
+    print(
+        "ratio: the median over rounds of (scenario req/s / req/s of the no-op run just"
+        " before it); range: the lowest and highest of those\n"
+    )
+    print(
+        f"{'scenario':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'ratio':>8}{'range':>13}"
+    )
     for name, _ in scenarios:
         r = results[name]
-        ratio = r.rps / baseline.rps if baseline.rps else float("nan")
+        ratios = round_ratios(r.per_round, paired[name]) if name != baseline_name else [1.0]
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
         print(
-            f"{name:<36}{r.rps:>9.0f}{r.pct(0.5):>9.2f}{r.pct(0.99):>9.2f}{r.errors:>8}{ratio:>8.2f}"
+            f"{name:<36}{r.rps:>9.0f}{r.pct(0.5):>9.2f}{r.pct(0.99):>9.2f}{r.errors:>8}"
+            f"{statistics.median(ratios) if ratios else float('nan'):>8.2f}{spread:>13}"
         )
     for line in EXTRA_LINES:
         print(line)

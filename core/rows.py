@@ -34,9 +34,9 @@ class Source:
     model: type[Model]
     alias: str
 
-    def table(self) -> str:
+    def table(self, using: str = "default") -> str:
         """``"table" AS alias`` for the FROM clause."""
-        quote = connections["default"].ops.quote_name
+        quote = connections[using].ops.quote_name
         return f"{quote(self.model._meta.db_table)} AS {self.alias}"
 
 
