@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlencode
 
 import requests
 from django.utils import timezone
-from oauthlib.oauth2 import OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from connections.models import Connection, ConnectionCredential
@@ -112,6 +112,7 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
     http = OAuth2Session(client_id=exchange.client_id, redirect_uri=exchange.redirect_uri)
     guard(http)
     seen: dict[str, requests.Response] = {}
+    answered: dict[str, Any] = {}  # expires_in as the provider sent it
 
     def inspect(response: requests.Response) -> requests.Response:
         seen["response"] = response
@@ -120,40 +121,93 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
             raise _failed(f"HTTP {response.status_code}", _error_in(response))
         if "html" in content_type:
             raise _failed(f"an HTML page with HTTP {response.status_code}")
-        return response
+        return _with_plain_expires_in(response, answered)
 
     http.register_compliance_hook("access_token_response", inspect)
-    extra: dict[str, str] = dict(exchange.additional_params)
-    if exchange.code_verifier:
-        extra["code_verifier"] = exchange.code_verifier
+    # additionalTokenParams go into the form body and nowhere else. As keyword arguments,
+    # names such as ``verify``, ``cert``, ``method`` or ``headers`` would be taken by
+    # fetch_token as options of its own (``verify=`` turns certificate checks off).
+    body = urlencode(exchange.additional_params)
+    pkce = {"code_verifier": exchange.code_verifier} if exchange.code_verifier else {}
     try:
         if exchange.token_auth_method == "client_secret_post":
             token = http.fetch_token(
                 exchange.token_url,
                 code=exchange.code,
+                body=body,
                 include_client_id=True,
                 client_secret=exchange.client_secret,
-                **extra,
+                **pkce,
             )
         else:
             basic = requests.auth.HTTPBasicAuth(
                 quote_plus(exchange.client_id), quote_plus(exchange.client_secret)
             )
-            token = http.fetch_token(exchange.token_url, code=exchange.code, auth=basic, **extra)
+            token = http.fetch_token(
+                exchange.token_url, code=exchange.code, body=body, auth=basic, **pkce
+            )
     except TokenExchangeFailed as exc:
         logger.warning("Token exchange failed: %s", exc.message)
         raise
     except OutboundError as exc:
         logger.warning("Token exchange failed: %s", exc.kind)
         raise _failed(exc.kind) from None
-    except (OAuth2Error, ValueError, TypeError, KeyError, Warning, requests.RequestException):
+    except Exception:
+        # Anything oauthlib trips over while reading the answer (OAuth2Error, ValueError,
+        # OverflowError for an expires_in of 1e400, AttributeError for a numeric scope,
+        # a redirect we do not follow ...) is the provider failing to issue a token.
         # Never chain: these messages can quote the provider's body.
         response = seen.get("response")
         error = _error_in(response) if response is not None else None
         status = response.status_code if response is not None else None
         logger.warning("Token exchange failed: HTTP %s, error %s", status, error)
         raise _failed("not a token response", error) from None
+    # oauthlib drops an expires_in of 0 ("expired already"): read the provider's own value.
+    token = {**token, "expires_in": answered.get("expires_in")}
     return _token_set(token, exchange.requested_scopes, exchange.scope_separator)
+
+
+_NUMERIC = re.compile(r"\s*-?[0-9]{1,12}(\.[0-9]{1,9})?\s*")
+MAX_EXPIRES_IN = 10**9
+
+
+def expires_in_seconds(value: object) -> float | None:
+    """``expires_in`` as a number or a numeric string (RFC 6749 §5.1 says a number; many
+    providers send ``"3600"``), clamped to [0, 10⁹] seconds; None when it is absent or
+    not a number (the token is then used until refused)."""
+    if isinstance(value, str) and _NUMERIC.fullmatch(value):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value):
+        return None
+    return float(max(0, min(value, MAX_EXPIRES_IN)))
+
+
+def _with_plain_expires_in(
+    response: requests.Response, answered: dict[str, Any]
+) -> requests.Response:
+    """The token response with ``expires_in`` as a plain integer, or without it, for
+    oauthlib; the provider's own value goes into ``answered``.
+
+    oauthlib runs ``int()`` on ``expires_in``, which refuses ``"3600.0"`` and overflows
+    on ``1e400``; the exchange and the other grants should read it alike
+    (:func:`expires_in_seconds`).
+    """
+    try:
+        body = json.loads(response.content or b"")
+    except (ValueError, UnicodeDecodeError):
+        return response  # not JSON: oauthlib refuses it, as it should
+    if not isinstance(body, dict) or "expires_in" not in body:
+        return response
+    answered["expires_in"] = body["expires_in"]
+    seconds = expires_in_seconds(body["expires_in"])
+    if seconds is None:
+        del body["expires_in"]
+    else:
+        body["expires_in"] = int(seconds)
+    response._content = json.dumps(body).encode()
+    return response
 
 
 def _error_in(response: requests.Response) -> str | None:
@@ -174,12 +228,8 @@ def _token_set(token: dict[str, Any], requested: list[str], separator: str) -> T
     token_type = token.get("token_type")
     if not isinstance(token_type, str) or not 0 < len(token_type) <= 64:
         token_type = "Bearer"
-    expires_in = token.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.strip().isdigit():
-        expires_in = int(expires_in.strip()[:12])
-    expires_at: datetime | None = None
-    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
-        expires_at = timezone.now() + timedelta(seconds=max(0, min(expires_in, 10**9)))
+    expires_in = expires_in_seconds(token.get("expires_in"))
+    expires_at = None if expires_in is None else timezone.now() + timedelta(seconds=expires_in)
     granted = token.get("scope")
     scopes = requested
     if isinstance(granted, list) and all(isinstance(s, str) for s in granted):
@@ -217,14 +267,20 @@ class TokenRequestError(Exception):
     token, password) is no longer good, and asking again will not help.
     """
 
-    def __init__(self, reason: str, provider_error: str | None = None) -> None:
+    def __init__(
+        self, reason: str, provider_error: str | None = None, *, status: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.provider_error = provider_error
+        self.status = status
 
     @property
     def refused(self) -> bool:
-        return self.provider_error == "invalid_grant"
+        # A server error says nothing about the grant, whatever its body claims: a 503
+        # carrying {"error": "invalid_grant"} must not cost the connection its refresh token.
+        server_error = self.status is not None and self.status >= 500
+        return self.provider_error == "invalid_grant" and not server_error
 
 
 # Names the caller sets; additionalTokenParams may not override them.
@@ -287,7 +343,7 @@ def token_request(
         reason = ""
     if reason:
         logger.warning("Token request (%s) failed: HTTP %s, error %s", kind, status, error)
-        raise TokenRequestError(reason, error)
+        raise TokenRequestError(reason, error, status=status)
     try:
         body = json.loads(response.content or b"")
     except (ValueError, UnicodeDecodeError):

@@ -37,7 +37,10 @@ class FakeTokenEndpoint:
     body: Any = None
     content_type: str = "application/json"
     raises: Exception | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     sent: list[requests.PreparedRequest] = field(default_factory=list)
+    # What the adapter passed down with each request (verify, cert, timeout).
+    options: list[dict[str, Any]] = field(default_factory=list)
 
     def answer(self, status: int, body: Any, content_type: str = "application/json") -> None:
         self.status, self.body, self.content_type = status, body, content_type
@@ -46,13 +49,14 @@ class FakeTokenEndpoint:
         self, adapter: Any, request: requests.PreparedRequest, **kwargs: Any
     ) -> requests.Response:
         self.sent.append(request)
+        self.options.append(kwargs)
         if self.raises is not None:
             raise self.raises
         response = requests.Response()
         response.status_code = self.status
         raw = self.body if isinstance(self.body, str | bytes) else jsonlib.dumps(self.body)
         response._content = raw.encode() if isinstance(raw, str) else raw
-        response.headers = CaseInsensitiveDict({"Content-Type": self.content_type})
+        response.headers = CaseInsensitiveDict({"Content-Type": self.content_type, **self.headers})
         response.url = request.url or ""
         response.request = request
         response.encoding = "utf-8"

@@ -131,7 +131,7 @@ def test_it_uses_the_redirect_uri_of_the_initialise(alice, setup, token_endpoint
     assert form(token_endpoint.sent[0])["redirect_uri"] == ["http://127.0.0.1:7777/done"]
 
 
-@pytest.mark.parametrize("expires_in", [3600, "3600", 3600.0])
+@pytest.mark.parametrize("expires_in", [3600, "3600", 3600.0, "3600.0", " 3600 "])
 def test_it_reads_expires_in_as_number_or_numeric_string(alice, setup, token_endpoint, expires_in):
     connector, _, credential = setup
     token_endpoint.answer(
@@ -142,6 +142,68 @@ def test_it_reads_expires_in_as_number_or_numeric_string(alice, setup, token_end
     expires_at = Credential.objects.get(type="oauth2-token").data["expiresAt"]
     delta = datetime.fromisoformat(expires_at) - timezone.now()
     assert timedelta(minutes=59) < delta <= timedelta(hours=1)
+
+
+@pytest.mark.parametrize("expires_in", [0, "0", -5, "-5"])
+def test_it_reads_a_zero_or_negative_expires_in_as_expired_now(
+    alice, setup, token_endpoint, expires_in
+):
+    connector, _, credential = setup
+    token_endpoint.answer(200, {"access_token": "a", "expires_in": expires_in})
+    state = start(alice, connector, credential)
+    assert alice.client.get(API, {"code": "c", "state": state}).status_code == 201
+    expires_at = Credential.objects.get(type="oauth2-token").data["expiresAt"]
+    assert abs(datetime.fromisoformat(expires_at) - timezone.now()) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"access_token": "a", "expires_in": "soon"}',
+        '{"access_token": "a", "expires_in": "\u00b2"}',  # "²".isdigit() is True
+        '{"access_token": "a", "expires_in": 1e400}',
+        '{"access_token": "a", "expires_in": null}',
+        '{"access_token": "a", "expires_in": true}',
+    ],
+)
+def test_an_unreadable_expires_in_means_no_known_expiry(alice, setup, token_endpoint, raw):
+    connector, _, credential = setup
+    token_endpoint.answer(200, raw)
+    state = start(alice, connector, credential)
+    response = alice.client.get(API, {"code": "c", "state": state})
+    assert response.status_code == 201, response.json()
+    assert Credential.objects.get(type="oauth2-token").data["expiresAt"] is None
+
+
+def test_additional_token_params_go_only_into_the_form(alice, token_endpoint):
+    # Names that requests-oauthlib's fetch_token also takes as options of its own.
+    hostile = "verify=0&cert=%2Fnonexistent&method=GET&force_querystring=1&headers=x&proxies=y"
+    connector, _ = f.oauth2_connector(alice.organisation, additionalTokenParams=hostile)
+    credential = f.client_credential(alice.organisation)
+    state = start(alice, connector, credential)
+    assert alice.client.get(API, {"code": "c", "state": state}).status_code == 201
+    (sent,) = token_endpoint.sent
+    assert sent.method == "POST"
+    assert urlsplit(sent.url).query == ""  # no code, verifier or secret in the URL
+    params = form(sent)
+    assert params["code"] == ["c"]
+    for name in ("verify", "cert", "method", "force_querystring", "headers", "proxies"):
+        assert name in params, name
+    (options,) = token_endpoint.options
+    assert options["verify"] is True  # certificate checks stay on
+    assert options["cert"] is None
+
+
+def test_a_redirecting_token_endpoint_is_not_followed(alice, setup, token_endpoint):
+    connector, _, credential = setup
+    token_endpoint.answer(307, "", "text/plain")
+    token_endpoint.headers = {"Location": "https://elsewhere.example/steal"}
+    state = start(alice, connector, credential)
+    response = alice.client.get(API, {"code": "c", "state": state})
+    assert response.status_code == 502
+    assert response.json()["code"] == "token_exchange_failed"
+    assert [r.url for r in token_endpoint.sent] == [f.TOKEN_URL]
+    assert Credential.objects.filter(type="oauth2-token").count() == 0
 
 
 def test_it_accepts_a_token_without_refresh_token_or_expiry(alice, setup, token_endpoint):
@@ -440,7 +502,8 @@ FAULTS = [
     (200, [1, 2], "application/json"),
     (400, {"error": "invalid_grant", "error_description": "bad code"}, "application/json"),
     (401, {"error": "invalid_client"}, "application/json"),
-    (200, {"access_token": "a", "expires_in": "soon"}, "application/json"),
+    (200, {"access_token": "a", "scope": 5}, "application/json"),
+    (200, {"access_token": "a", "scope": {"read": True}}, "application/json"),
 ]
 
 

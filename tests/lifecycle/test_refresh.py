@@ -223,6 +223,34 @@ def test_a_numeric_string_expires_in_is_understood(alice, connected, fake_endpoi
     assert expires > timezone.now() + timedelta(seconds=800)
 
 
+@pytest.mark.parametrize("expires_in", ["\u00b2", "soon", 1e400, None])
+def test_an_unreadable_expires_in_still_keeps_the_rotated_refresh_token(
+    alice, connected, fake_endpoint, expires_in
+):
+    age(connected)
+    fake_endpoint.answer(
+        200,
+        {"access_token": "odd-at", "refresh_token": "rotated-rt", "expires_in": expires_in},
+    )
+    response = get_token(alice, connected)
+    assert response.status_code == 200, response.content
+    assert response.json()["accessToken"] == "odd-at"
+    stored = token_of(connected)
+    assert stored.data["refreshToken"] == "rotated-rt"
+    assert stored.token_expires_at is None  # used until refused, then refreshed
+
+
+def test_a_server_error_claiming_invalid_grant_is_not_a_refusal(alice, connected, fake_endpoint):
+    age(connected)
+    fake_endpoint.answer(503, {"error": "invalid_grant"})
+    response = get_token(alice, connected)
+    assert response.status_code == 502, response.json()
+    assert response.json()["code"] == "token_refresh_failed"
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.ACTIVE
+    assert token_of(connected).data["refreshToken"]
+
+
 def test_a_server_error_answers_502_and_cools_down(
     alice, connected, fake_endpoint, assert_no_secrets
 ):
