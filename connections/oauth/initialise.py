@@ -339,6 +339,28 @@ def _explain_missing_config(params: InitialiseParams, connector_pk: uuid_module.
     raise not_found("connector")
 
 
+def _check_hub_flow(params: InitialiseParams, config: OAuth2Config, credential: Credential) -> None:
+    """Through a hub the caller is an end user's browser, not the organisation's backend: it
+    may start only the flow the connector is configured for, with the client credential of
+    its authorization-code grant and its own authorize URL (what the embed connectors list
+    shows). Otherwise an end user could name another connector's client credential and have
+    Patchbay send that client's secret to this connector's token endpoint.
+    """
+    grant = config.grants.get("authorizationCode")
+    if (
+        config.grant_type != "authorizationCode"
+        or grant is None
+        or parse_uuid(grant.credential_id) != credential.pk
+    ):
+        raise not_found("credential")
+    if params.authorize_url != config.authorize_url:
+        raise invalid(
+            "authorizeUrl",
+            "Through a hub, authorizeUrl must be the connector's own authorize URL.",
+            "authorize_url_mismatch",
+        )
+
+
 def check_client_id(credential: Credential, client_id: str) -> None:
     """The client id used must be the one stored with the client secret."""
     data = credential.data if isinstance(credential.data, dict) else {}
@@ -393,6 +415,8 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
         raise not_found("credential")
     credential = client
     check_client_id(credential, params.client_id)
+    if params.hub is not None:
+        _check_hub_flow(params, config, credential)
     token_url = token_url_for(config, credential)
     p.check_provider_url(token_url, "authSchemeConfig.tokenUrl")
 

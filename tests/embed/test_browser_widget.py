@@ -23,6 +23,7 @@ import pytest
 
 from connections.models import Connection
 from embed.models import Hub
+from tests.connections import factories as f
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -180,6 +181,9 @@ def org_connection(hub: Any, connection_id: str) -> dict[str, Any]:
 def test_it_connects_through_the_real_provider_in_a_popup(
     page, site, patchbay, provider, framed_hub
 ):
+    # A second oauth2 config the widget cannot use (no client): the panel must name the
+    # config it offers, or initialise cannot tell which of the two is meant.
+    f.oauth2_config(framed_hub.oauth2, config_id="sandbox")
     token = framed_hub.mint()
     site.pages["/"] = host_page(patchbay, framed_hub.id, token)
     page.goto(f"{site.origin}/")
@@ -209,6 +213,7 @@ def test_it_connects_through_the_real_provider_in_a_popup(
 
     connection = org_connection(framed_hub, connected["connectionId"])
     assert [c["credential"]["type"] for c in connection["credentials"]] == ["oauth2-token"]
+    assert connection["credentials"][0]["authSchemeConfig"]["id"] == "oauth2"
     assert connection["endUser"]["externalId"] == "user-1"
     assert connection["systemId"] == str(framed_hub.oauth2.pk)
     # The panel lists it, and says so to screen readers.

@@ -127,6 +127,55 @@ def test_it_refuses_another_organisations_credential(charlie, hub, embed):
 
 
 @pytest.mark.django_db
+def test_it_refuses_another_connectors_client_credential(alice, hub, embed):
+    """An end user must not be able to have one provider's client secret sent to another."""
+    other_client = f.client_credential(
+        alice.organisation, client_id="other-client", client_secret="cs-other-secret-987654321"
+    )
+    other, _ = f.oauth2_connector(
+        alice.organisation,
+        name="Other provider",
+        grant={
+            "type": "authorizationCode",
+            "authorizationCode": {"credentialId": str(other_client.pk), "clientId": "other-client"},
+        },
+    )
+    hub.hub.connectors.add(other)
+    body = initialise_body(hub, clientId="other-client")
+    body["credential"]["id"] = str(other_client.pk)
+    response = initialise(embed, hub, body)
+    assert response.status_code == 404, response.json()
+    assert response.json()["code"] == "not_found"
+    assert "cs-other-secret" not in response.content.decode()
+    assert not AuthorisationRequest.objects.exists()
+    # The organisation's backend may still choose the client credential (SPEC §5.1).
+    org = alice.client.post(
+        alice.url(f"connectors/{hub.oauth2.pk}/oauth2/initialise"), body, format="json"
+    )
+    assert org.status_code == 200, org.json()
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_authorize_url_other_than_the_connectors(alice, hub, embed):
+    body = initialise_body(hub, authorizeUrl="https://phish.example.com/authorize")
+    response = initialise(embed, hub, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "authorize_url_mismatch"
+    assert response.json()["fields"][0]["field"] == "authorizeUrl"
+    assert not AuthorisationRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_connector_without_an_authorization_code_grant(hub, embed):
+    config = hub.oauth2_config
+    config.settings = {**config.settings, "grant": {**config.settings["grant"], "type": "password"}}
+    config.save()
+    response = initialise(embed, hub, initialise_body(hub))
+    assert response.status_code == 404
+    assert not AuthorisationRequest.objects.exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("connector_id", ["not-offered", "foreign", "1 OR 1=1", "..", "9" * 400])
 def test_a_connector_not_offered_by_the_hub_answers_404(alice, charlie, hub, embed, connector_id):
     if connector_id == "not-offered":

@@ -413,6 +413,8 @@
       clientId: oauth2.clientId,
       credential: oauth2.credential,
     };
+    // The config the list offered: a connector may have several oauth2 configs.
+    if (connector.authSchemeConfigId) body.authSchemeConfigId = connector.authSchemeConfigId;
     if (oauth2.scopes && oauth2.scopes.length) body.scopes = oauth2.scopes;
     if (connection) body.connectionId = connection.id;
     button.disabled = true;
