@@ -81,6 +81,11 @@ def origin_problem(value: str) -> str | None:
         return "Leave out the default port."
     if value != value.lower():
         return "Must be lower case, as browsers report origins."
+    # What a browser would report for it: catches an empty port ("host:") or a port with
+    # leading zeros (":08443"), which urlsplit accepts but no event.origin ever equals.
+    shown = f"[{host}]" if ":" in host else host
+    if value != f"{parts.scheme}://{shown}" + (f":{port}" if port is not None else ""):
+        return "Must be an origin exactly as browsers report it, like https://app.example.com:8443."
     return None
 
 

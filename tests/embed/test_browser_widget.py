@@ -434,6 +434,34 @@ def test_an_expired_session_is_reported_to_the_host(page, site, patchbay, framed
     assert error["error"] == "session_expired"
 
 
+def test_a_token_function_handing_back_a_dead_token_is_not_called_in_a_loop(
+    page, site, patchbay, framed_hub
+):
+    from embed.models import ConnectSession
+
+    token = framed_hub.mint()
+    counting = "function () { window.mints = (window.mints || 0) + 1; return %s; }"
+    site.pages["/"] = host_page(patchbay, framed_hub.id, token).replace(
+        f"token: {json.dumps(token)},", f"token: {counting % json.dumps(token)},"
+    )
+    page.goto(f"{site.origin}/")
+    panel = page.frame_locator("iframe")
+    panel.locator(f"#connector-{framed_hub.api_key.pk}").wait_for()
+    assert page.evaluate("window.mints") == 1
+    ConnectSession.objects.update(revoked_at="2020-01-01T00:00:00Z")
+
+    item = panel.locator(f"#connector-{framed_hub.api_key.pk}")
+    item.get_by_role("button", name="Connect").click()
+    item.get_by_label(f"{framed_hub.api_key.name} API key").fill("k")
+    item.locator("form").get_by_role("button", name="Connect").click()
+    assert wait_for_event(page, "patchbay:error")["error"] == "session_expired"
+    page.wait_for_timeout(1500)
+    # Asked once more for a fresh token; handed the same dead one, the widget stops there.
+    assert page.evaluate("window.mints") == 2
+    errors = [e["error"] for e in page.evaluate("window.events") if e["type"] == "patchbay:error"]
+    assert errors == ["session_expired", "token_unavailable"]
+
+
 # --- Strangers ---------------------------------------------------------------------------------
 
 

@@ -102,6 +102,9 @@ def test_it_paginates_hubs(alice):
         "https://APP.example.com",
         "https://app.example.com:443",
         "https://app.example.com:99999",
+        "https://app.example.com:",
+        "https://app.example.com:08443",
+        "https://app.example.com:+8443",
         "ftp://app.example.com",
         "app.example.com",
         "https://",
@@ -124,7 +127,9 @@ def test_it_refuses_bad_origins_and_stores_nothing(alice, origin):
 
 
 def test_it_accepts_loopback_http_origins_only_when_insecure_http_is_allowed(alice, settings):
-    body = hub_body(allowedOrigins=["http://localhost:8001", "http://127.0.0.1:8001"])
+    body = hub_body(
+        allowedOrigins=["http://localhost:8001", "http://127.0.0.1:8001", "http://[::1]:8001"]
+    )
     assert alice.client.post(alice.url("hubs"), body, format="json").status_code == 201
     settings.PATCHBAY_ALLOW_INSECURE_HTTP = False
     assert alice.client.post(alice.url("hubs"), body, format="json").status_code == 400

@@ -49,10 +49,17 @@
       if (!destroyed && iframe.contentWindow) iframe.contentWindow.postMessage(message, ORIGIN);
     }
 
-    function sendToken() {
+    var sentToken = null;
+    var renewedAt = -Infinity;
+
+    function sendToken(renewing) {
       Promise.resolve(typeof tokenSource === "function" ? tokenSource() : tokenSource)
         .then(function (token) {
           if (typeof token !== "string" || !token) throw new Error("no token");
+          // The session just ended: the very same token again (a cached one) would only
+          // end the same way, over and over.
+          if (renewing && token === sentToken) throw new Error("same token");
+          sentToken = token;
           post({ type: "patchbay:session", token: token });
         })
         .catch(function () {
@@ -70,7 +77,7 @@
       var data = event.data;
       if (!data || typeof data !== "object" || typeof data.type !== "string") return;
       if (data.type === "patchbay:ready") {
-        sendToken();
+        sendToken(false);
       } else if (data.type === "patchbay:resize") {
         var height = Number(data.height);
         if (height > 0) iframe.style.height = Math.min(Math.ceil(height), 4000) + "px";
@@ -81,8 +88,16 @@
         });
       } else if (data.type === "patchbay:error") {
         var error = String(data.error || "error");
-        // A function token can mint a fresh session: do so instead of leaving the panel dead.
-        if (error === "session_expired" && typeof tokenSource === "function") sendToken();
+        // A function token can mint a fresh session: do so instead of leaving the panel
+        // dead, but at most once in 30 s (a session lasts 15 minutes; a fresh one that
+        // fails at once will not do better on the next try).
+        if (error === "session_expired" && typeof tokenSource === "function") {
+          var now = Date.now();
+          if (now - renewedAt > 30000) {
+            renewedAt = now;
+            sendToken(true);
+          }
+        }
         call(options.onError, {
           type: data.type,
           error: error,
@@ -98,7 +113,7 @@
       iframe: iframe,
       setToken: function (token) {
         tokenSource = token;
-        sendToken();
+        sendToken(false);
       },
       destroy: function () {
         destroyed = true;
