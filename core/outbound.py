@@ -185,9 +185,7 @@ def guard(http: requests.Session) -> requests.Session:
     http.adapters.clear()
     http.mount("", adapter)
     http.trust_env = False
-    # Patchbay follows no redirect: a token endpoint's 307 would re-send the code, the
-    # PKCE verifier and the client secret to wherever it points.
-    http.max_redirects = 0
+    http.max_redirects = 3
     return http
 
 

@@ -111,6 +111,9 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
     """
     http = OAuth2Session(client_id=exchange.client_id, redirect_uri=exchange.redirect_uri)
     guard(http)
+    # fetch_token follows redirects (it has no allow_redirects): with none allowed, a
+    # 307 cannot re-send the code, the verifier and the client secret elsewhere.
+    http.max_redirects = 0
     seen: dict[str, requests.Response] = {}
     answered: dict[str, Any] = {}  # expires_in as the provider sent it
 
