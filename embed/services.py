@@ -480,12 +480,7 @@ def embed_connection_create(
                 )
             except PatchbayError as error:
                 raise _reprefix(error, key) from None
-            connection = Connection.objects.create(
-                organisation=organisation,
-                connector=connector,
-                end_user=end_user,
-                name=name or _free_name(organisation, connector),
-            )
+            connection = _form_connection(end_user, connector, name)
             ConnectionCredential.objects.create(
                 connection=connection, auth_scheme_config=config, credential=credential
             )
@@ -504,6 +499,22 @@ def embed_connection_create(
         connector.pk,
     )
     return connection
+
+
+def _form_connection(end_user: EndUser, connector: Connector, name: str | None) -> Connection:
+    """The connection row: under the given name (taken → IntegrityError → 409), or under a
+    free default name, which a concurrent connection may take first: then with a suffix,
+    as for OAuth connections, rather than a 409 for a name nobody asked for."""
+    organisation = end_user.organisation
+    fields = {"organisation": organisation, "connector": connector, "end_user": end_user}
+    if name:
+        return Connection.objects.create(name=name, **fields)
+    default = _free_name(organisation, connector)
+    try:
+        with transaction.atomic():
+            return Connection.objects.create(name=default, **fields)
+    except IntegrityError:
+        return Connection.objects.create(name=f"{default[:185]} {secrets.token_hex(4)}", **fields)
 
 
 def embed_connection_secret_replace(*, connection: Connection, body: dict[str, Any]) -> Connection:

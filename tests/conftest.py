@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 from django.conf import LazySettings
+from django.db import connection
 from rest_framework.test import APIClient
 
 from organisations.keys import api_key_create
@@ -46,6 +47,13 @@ def _actor(name: str) -> Actor:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return Actor(organisation=organisation, key=key, client=client)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    """Tests marked ``postgres_only`` need real row locks or concurrent transactions."""
+    if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (real concurrent transactions)")
 
 
 @pytest.fixture

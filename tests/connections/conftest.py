@@ -7,16 +7,9 @@ from typing import Any
 
 import pytest
 import requests
-from django.db import connection
 from requests.structures import CaseInsensitiveDict
 
 import core.outbound
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (real concurrent transactions)")
 
 
 @pytest.fixture

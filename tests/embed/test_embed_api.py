@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connection as db
+from django.db import connections, transaction
 
 from connections.models import Connection, ConnectionCredential
 from connectors.models import AuthSchemeConfig, Connector
@@ -352,3 +355,39 @@ def test_a_connection_made_in_the_widget_is_announced_to_webhooks(alice, hub, em
     assert event.data["connectionId"] == response.json()["id"]
     assert API_KEY not in str(event.data)
     assert event.deliveries.count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_default_name_taken_meanwhile_gets_a_suffix_not_a_409(hub, embed):
+    """Another end user's connection takes the default name in a transaction still open
+    while this one is made: PostgreSQL makes our insert wait for it, then refuse it."""
+    connector = hub.api_key
+    holding, release = threading.Event(), threading.Event()
+
+    def other_end_user() -> None:
+        try:
+            with transaction.atomic():
+                Connection.objects.create(
+                    organisation=hub.owner.organisation, connector=connector, name=connector.name
+                )
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_end_user)
+    thread.start()
+    assert holding.wait(10)
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    response = create(embed, hub, connector, apiKey=API_KEY)
+    thread.join(10)
+    assert response.status_code == 201, response.json()
+    name = response.json()["name"]
+    assert name.startswith(f"{connector.name} ")
+    assert name != connector.name
+    assert Connection.objects.filter(connector=connector).count() == 2
+    # A name the end user chose is still theirs to be told about.
+    taken = create(embed, hub, connector, apiKey=API_KEY, name=name)
+    assert taken.status_code == 409

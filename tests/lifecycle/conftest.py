@@ -13,7 +13,6 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
-from django.db import connection as db_connection
 from django.utils import timezone
 
 import core.outbound
@@ -23,12 +22,6 @@ from tests.connections import factories as f
 from tests.connections.conftest import FakeTokenEndpoint
 
 TOKEN_SECONDS = 120
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("postgres_only") and db_connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (real concurrent transactions)")
 
 
 def _forget_oauthlib_cores() -> None:

@@ -9,17 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from organisations.models import Organisation
 from webhooks.models import WebhookEndpoint
 from webhooks.services import endpoint_create, endpoint_update
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (real concurrent transactions)")
 
 
 @dataclass
