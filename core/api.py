@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -216,7 +216,8 @@ class CursorPagination(BasePagination):
 def _parse_first(raw: str | None, default: int, maximum: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 6 or not 1 <= int(raw) <= maximum:
+    # isdigit() alone would let "²" through to int(), which refuses it.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= maximum:
         raise PatchbayError(
             "invalid_request",
             f"first must be a whole number from 1 to {maximum}.",
@@ -246,8 +247,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         parsed = parse_uuid(pk)
         if parsed is None:
             raise ValueError(pk)
-        return datetime.fromisoformat(created), str(parsed)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            raise ValueError(created)  # every cursor we hand out is timezone-aware
+        # In UTC now, as the database will want it: 0001-01-01T00:00:00+01:00 overflows.
+        return when.astimezone(UTC), str(parsed)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise error from exc
 
 

@@ -6,6 +6,7 @@ that a route added later is covered without anyone remembering to.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -282,11 +283,20 @@ def test_hostile_bodies_answer_4xx_and_store_nothing(alice, alice_world, label, 
     assert _snapshot() == before, f"{label}: a hostile body changed something"
 
 
+def _cursor(created: str) -> str:
+    raw = f"{created}|00000000-0000-0000-0000-000000000001".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 HOSTILE_QUERIES = [
     "type=%00&first=%00&after=%00&forceRefresh=%00&state=%00&code=%00",
     "first=-1&after=' OR 1=1 --",
     "first=99999999999999999999&after=" + "A" * 5000,
     "type=oauth2-token&type=string",
+    "first=%C2%B2",  # "²".isdigit() is True; int("²") is an error
+    # Cursors that decode: a timestamp that overflows once in UTC, and one with no zone.
+    "after=" + _cursor("0001-01-01T00:00:00+01:00"),
+    "after=" + _cursor("2026-01-01T00:00:00"),
 ]
 
 
