@@ -43,6 +43,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core import outbound
+from credentials.crypto import DecryptionError
 from webhooks.models import Event, WebhookDelivery
 from webhooks.signing import headers as signature_headers
 
@@ -137,16 +138,20 @@ def _send(delivery: WebhookDelivery, attempt_at: datetime) -> Outcome:
     if not endpoint.active:
         return Outcome(False, None, "The endpoint is disabled.")
     body = payload(event)
-    request_headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        **signature_headers(
+    try:
+        signature = signature_headers(
             secret=endpoint.secret,
             message_id=str(event.pk),
             timestamp=int(attempt_at.timestamp()),
             body=body,
-        ),
-    }
+        )
+    except (DecryptionError, ValueError) as exc:
+        # A secret that cannot be read (its key left the ring) fails this delivery like
+        # any other failure, so it backs off and dies, instead of aborting the job for
+        # every delivery behind it. The exception names no secret; we log only its kind.
+        logger.error("webhook delivery %s: cannot sign (%s)", delivery.pk, type(exc).__name__)
+        return Outcome(False, None, "The endpoint's signing secret cannot be read.")
+    request_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **signature}
     try:
         response = outbound.session().post(
             endpoint.url, data=body, headers=request_headers, allow_redirects=False

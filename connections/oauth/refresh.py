@@ -503,37 +503,58 @@ def token_refresh_due(*, limit: int = 100, now: datetime | None = None) -> Refre
     passed: list[Any] = []  # examined this run and not due for their own config
     while run.processed + run.skipped < limit:
         moment = now or timezone.now()
-        with transaction.atomic():
-            candidates = refresh_candidates(now=moment, horizon=horizon).exclude(pk__in=passed)
-            locked = lock_next(candidates)
-            if locked is None:
-                break
-            link = (
-                ConnectionCredential.objects.filter(
-                    credential=locked, connection__status=ConnectionStatus.ACTIVE
-                )
-                .select_related("connection", "auth_scheme_config", "client_credential")
-                .order_by("position", "id")
-                .first()
-            )
-            if link is None:  # pragma: no cover - the candidate query requires one
-                passed.append(locked.pk)
-                continue
-            link.credential = locked
-            try:
-                before = AccessToken.from_credential(locked).access_token
-            except PatchbayError:
-                passed.append(locked.pk)
-                run.skipped += 1
-                continue
-            outcome = _refresh_locked(locked, link, force=False, seen=None, now=moment)
-        if isinstance(outcome, ReauthorisationRequired):
+        current: Any = None
+        try:
+            with transaction.atomic():
+                candidates = refresh_candidates(now=moment, horizon=horizon).exclude(pk__in=passed)
+                locked = lock_next(candidates)
+                if locked is None:
+                    break
+                current = locked.pk
+                outcome, before = _refresh_due_one(locked, moment)
+        except Exception as exc:
+            if current is None:
+                raise  # not about one credential (the database itself): let the worker see it
+            # One credential the job cannot handle (e.g. its ciphertext no longer decrypts)
+            # must not stop every refresh due after it: skip it for this run, say which.
+            # The exception's text is not logged: only its kind.
+            logger.error("refresh of credential %s failed: %s", current, type(exc).__name__)
+            passed.append(current)
+            run.failed += 1
+            continue
+        if outcome is None:
+            passed.append(current)
+            run.skipped += 1
+        elif isinstance(outcome, ReauthorisationRequired):
             run.needs_reauth += 1
         elif isinstance(outcome, PatchbayError):
             run.failed += 1
         elif outcome.access_token != before:
             run.refreshed += 1
         else:
-            passed.append(locked.pk)
+            passed.append(current)
             run.skipped += 1
     return run
+
+
+def _refresh_due_one(
+    locked: Credential, moment: datetime
+) -> tuple[AccessToken | PatchbayError | None, str | None]:
+    """Refresh one locked due credential: (outcome, the access token before), or
+    (None, None) when there is nothing to refresh after all."""
+    link = (
+        ConnectionCredential.objects.filter(
+            credential=locked, connection__status=ConnectionStatus.ACTIVE
+        )
+        .select_related("connection", "auth_scheme_config", "client_credential")
+        .order_by("position", "id")
+        .first()
+    )
+    if link is None:  # pragma: no cover - the candidate query requires one
+        return None, None
+    link.credential = locked
+    try:
+        before = AccessToken.from_credential(locked).access_token
+    except PatchbayError:
+        return None, None
+    return _refresh_locked(locked, link, force=False, seen=None, now=moment), before

@@ -141,6 +141,31 @@ def test_a_refused_refresh_takes_the_connection_out(alice, wire):
     assert len(events("connection.needs_reauth")) == 1
 
 
+def _swap_ciphertext(model: type, field: str, into: object, source: object) -> None:
+    """Put ``source``'s ciphertext into ``into``'s row: it is bound to its own row, so
+    ``into`` no longer decrypts (as after its key left the ring)."""
+    sealed = model.objects.filter(pk=source).values_list(field, flat=True).get()
+    model.objects.filter(pk=into).update(**{field: sealed})
+
+
+def test_an_undecryptable_credential_does_not_stop_the_refreshes_behind_it(
+    alice, wire, caplog, assert_no_secrets
+):
+    broken, healthy = due_connections(alice.organisation, 2)
+    Credential.objects.filter(pk=token_of(broken).pk).update(
+        token_expires_at=timezone.now() - timedelta(hours=1)  # first in line
+    )
+    secret = token_of(broken).data["refreshToken"]
+    _swap_ciphertext(Credential, "data", token_of(broken).pk, token_of(healthy).pk)
+    wire.fake = CountingProvider()
+    run = token_refresh_due(limit=10)
+    assert (run.refreshed, run.failed) == (1, 1)
+    assert token_of(healthy).data["accessToken"] == "w-at-1"
+    assert f"refresh of credential {token_of(broken).pk} failed: DecryptionError" in caplog.text
+    assert token_refresh_due(limit=10).refreshed == 0  # and the next run does not stall either
+    assert_no_secrets(secret, texts=[])
+
+
 def test_the_limit_bounds_a_run(alice, wire):
     due_connections(alice.organisation, 5)
     wire.fake = CountingProvider()

@@ -12,7 +12,7 @@ from core.outbound import OutboundError
 from tests.webhooks.conftest import make_endpoint
 from webhooks import jobs
 from webhooks.jobs import BACKOFF, MAX_ATTEMPTS, backoff, deliver_due
-from webhooks.models import WebhookDelivery
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import endpoint_update, event_emit
 
 
@@ -103,6 +103,23 @@ def test_the_backoff_grows_and_is_jittered():
     assert [backoff(n) > BACKOFF[n - 1] * 0.79 for n in range(1, 8)] == [True] * 7
     assert len({backoff(3) for _ in range(20)}) > 1
     assert backoff(20) <= BACKOFF[-1] * 1.2
+
+
+def test_an_unreadable_secret_fails_its_deliveries_not_the_job(alice, receiver, caplog):
+    broken, _ = make_endpoint(alice.organisation, receiver.url + "/broken")
+    healthy, _ = make_endpoint(alice.organisation, receiver.url)
+    # Another row's ciphertext does not decrypt here (as after the key left the ring).
+    sealed = WebhookEndpoint.objects.filter(pk=healthy.pk).values_list("secret", flat=True).get()
+    WebhookEndpoint.objects.filter(pk=broken.pk).update(secret=sealed)
+    event_emit(organisation=alice.organisation, type="connection.created", data={})
+    assert deliver_due() == 2
+    assert [r.path for r in receiver.received] == ["/hooks"]
+    failed = WebhookDelivery.objects.get(endpoint=broken)
+    assert failed.delivered_at is None
+    assert failed.last_error == "The endpoint's signing secret cannot be read."
+    assert failed.next_attempt_at > timezone.now()  # backs off, and dies like any failure
+    assert f"webhook delivery {failed.pk}: cannot sign (DecryptionError)" in caplog.text
+    assert WebhookDelivery.objects.get(endpoint=healthy).delivered_at is not None
 
 
 def test_a_redirect_is_a_failure_and_is_not_followed(alice, receiver):
