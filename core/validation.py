@@ -261,7 +261,11 @@ def clean_datetime(value: Any, path: str, problems: Problems) -> datetime | None
     if parsed.tzinfo is None:
         problems.add(path, "Must include a timezone (e.g. a trailing Z).")
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the year 9999 in UTC
+        problems.add(path, "Must be a date-time between the years 1 and 9999 in UTC.")
+        return None
 
 
 def clean_base64(

@@ -79,6 +79,8 @@ class KeyRing:
             blob = base64.urlsafe_b64decode(encoded)
         except (ValueError, binascii.Error) as exc:
             raise DecryptionError("Not a Patchbay ciphertext.") from exc
+        if len(blob) < 12 + 16:  # a nonce and a tag at least; AESGCM raises ValueError below
+            raise DecryptionError("Not a Patchbay ciphertext.")
         try:
             return self._key(kid).decrypt(blob[:12], blob[12:], associated_data)
         except InvalidTag as exc:

@@ -83,6 +83,16 @@ def test_it_refuses_a_ciphertext_copied_into_another_row(alice, charlie, other_o
     assert Credential.objects.get(pk=source.pk).data["clientSecret"] == SECRET
 
 
+@pytest.mark.parametrize("blob", ["", "AAAA", base64.urlsafe_b64encode(b"n" * 27).decode()])
+def test_it_refuses_a_truncated_ciphertext_as_undecryptable(alice, blob):
+    credential = _credential(alice.organisation)
+    envelope = _raw_column("credentials_credential", "data", credential.pk)
+    prefix, kid, _ = envelope.split(":", 2)
+    Credential.objects.filter(pk=credential.pk).update(data=f"{prefix}:{kid}:{blob}")
+    with pytest.raises(DecryptionError):  # not AESGCM's ValueError about the nonce
+        _ = Credential.objects.get(pk=credential.pk).data
+
+
 def test_it_refuses_a_tampered_ciphertext(alice):
     credential = _credential(alice.organisation)
     envelope = _raw_column("credentials_credential", "data", credential.pk)

@@ -58,6 +58,7 @@ from connections.oauth.tokens import (
 from connectors.models import AuthSchemeConfig
 from connectors.oauth2 import OAuth2Config
 from core.errors import PatchbayError
+from core.text import parse_uuid
 from credentials.jobs import lock_next
 from credentials.models import Credential, CredentialType
 from webhooks.services import event_emit
@@ -156,16 +157,12 @@ def client_credential_for(link: ConnectionCredential, config: OAuth2Config) -> C
     ):
         return link.client_credential
     grant = config.grants.get(config.grant_type) or config.grants.get("authorizationCode")
-    if grant is None or not grant.credential_id:
+    credential_pk = parse_uuid(grant.credential_id) if grant is not None else None
+    if credential_pk is None:  # none, or a malformed id in stored settings
         return None
-    try:
-        return Credential.objects.filter(
-            organisation_id=organisation_id,
-            pk=grant.credential_id,
-            type=CredentialType.OAUTH2_CLIENT,
-        ).first()
-    except (ValueError, TypeError):  # a malformed id in stored settings
-        return None
+    return Credential.objects.filter(
+        organisation_id=organisation_id, pk=credential_pk, type=CredentialType.OAUTH2_CLIENT
+    ).first()
 
 
 def token_source(link: ConnectionCredential) -> TokenSource:

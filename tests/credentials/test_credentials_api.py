@@ -414,6 +414,23 @@ def test_it_refuses_to_delete_a_credential_a_connector_grant_names(alice):
             },
             "data.oauth2Token.expiresAt",
         ),
+        (  # past the year 9999 once in UTC
+            {
+                "type": "oauth2-token",
+                "data": {
+                    "oauth2Token": {"accessToken": "a", "expiresAt": "9999-12-31T23:59:59-01:00"}
+                },
+            },
+            "data.oauth2Token.expiresAt",
+        ),
+        (
+            {
+                "type": "string",
+                "data": {"string": {"value": "v"}},
+                "expiresAt": "0001-01-01T00:00:00+01:00",
+            },
+            "expiresAt",
+        ),
         (
             {
                 "type": "oauth2-token",

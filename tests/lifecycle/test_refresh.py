@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
-from connections.models import ConnectionStatus
+from connections.models import ConnectionCredential, ConnectionStatus
 from credentials.models import Credential
 from tests.lifecycle.conftest import age, events, get_token, token_of
 
@@ -238,6 +238,22 @@ def test_an_unreadable_expires_in_still_keeps_the_rotated_refresh_token(
     stored = token_of(connected)
     assert stored.data["refreshToken"] == "rotated-rt"
     assert stored.token_expires_at is None  # used until refused, then refreshed
+
+
+def test_a_malformed_client_credential_id_in_stored_settings_is_a_502(alice, connected, wire):
+    """Settings written around the API (the admin's raw JSON) may name no valid id."""
+    age(connected)
+    link = ConnectionCredential.objects.get(connection=connected)
+    config = link.auth_scheme_config
+    grant = dict(config.settings["grant"])
+    grant["authorizationCode"] = {**grant["authorizationCode"], "credentialId": "abc"}
+    config.settings = {**config.settings, "grant": grant}
+    config.save()
+    ConnectionCredential.objects.filter(pk=link.pk).update(client_credential=None)
+    response = get_token(alice, connected)
+    assert response.status_code == 502, response.content
+    assert response.json()["code"] == "token_refresh_failed"
+    assert wire.sent == []  # nobody to ask without a client
 
 
 def test_a_server_error_claiming_invalid_grant_is_not_a_refusal(alice, connected, fake_endpoint):

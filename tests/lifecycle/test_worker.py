@@ -12,6 +12,7 @@ import signal
 import threading
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 import requests
@@ -141,7 +142,7 @@ def test_a_refused_refresh_takes_the_connection_out(alice, wire):
     assert len(events("connection.needs_reauth")) == 1
 
 
-def _swap_ciphertext(model: type, field: str, into: object, source: object) -> None:
+def _swap_ciphertext(model: Any, field: str, into: object, source: object) -> None:
     """Put ``source``'s ciphertext into ``into``'s row: it is bound to its own row, so
     ``into`` no longer decrypts (as after its key left the ring)."""
     sealed = model.objects.filter(pk=source).values_list(field, flat=True).get()
