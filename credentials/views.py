@@ -9,8 +9,9 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.errors import FieldError, PatchbayError
+from core.errors import FieldError, PatchbayError, not_found
 from core.openapi import DELETE, LIST, READ, WRITE, responses
+from core.text import parse_uuid
 from core.validation import Problems, clean_datetime, json_object
 from credentials.models import Credential
 from credentials.openapi import CredentialPageSerializer, credential
@@ -24,6 +25,7 @@ from credentials.services import (
     credential_update,
 )
 from credentials.types import CREDENTIAL_TYPES, TYPE_ALIASES
+from organisations.models import Organisation
 from organisations.tenancy import OrganisationScopedViewSet
 
 WRITABLE = frozenset({"name", "type", "data", "expiresAt", "redactFields"})
@@ -54,8 +56,13 @@ def unwrap_data(*, given_type: str, type_name: str, data: Any) -> Any:
     raise PatchbayError("invalid_request", f"data: {message}", fields=[FieldError("data", message)])
 
 
-def _body(request: Request) -> dict[str, Any]:
-    return json_object(request.data, allowed=WRITABLE | READ_ONLY)
+def _body(request: Request, organisation: Organisation) -> dict[str, Any]:
+    """The JSON body; read-only fields (as in a GET answer sent back) are ignored, except
+    that an ``organisationId`` naming another organisation answers 404 (SPEC §3)."""
+    body = json_object(request.data, allowed=WRITABLE | READ_ONLY)
+    if "organisationId" in body and parse_uuid(body["organisationId"]) != organisation.pk:
+        raise not_found("organisation")
+    return body
 
 
 def _expires_at(body: dict[str, Any]) -> Any:
@@ -132,7 +139,7 @@ class CredentialViewSet(OrganisationScopedViewSet):
 
     def create(self, request: Request, organisation_id: str) -> Response:
         organisation = self.organisation  # 404 for other organisations before reading the body
-        body = _body(request)
+        body = _body(request, organisation)
         given_type = body.get("type")
         type_name = credential_type_resolve(given_type)
         credential = credential_create(
@@ -169,7 +176,7 @@ class CredentialViewSet(OrganisationScopedViewSet):
 
     def _update(self, request: Request, *, partial: bool) -> Response:
         credential = self._credential()
-        body = _body(request)
+        body = _body(request, self.organisation)
         given_type = body.get("type", UNSET)
         data: Any = UNSET
         if "data" in body or not partial:

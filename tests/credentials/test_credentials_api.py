@@ -535,6 +535,28 @@ def test_outsiders_get_404_on_every_endpoint_and_change_nothing(alice, charlie):
     assert charlie.client.get(charlie.url("credentials")).json()["items"] == []
 
 
+def test_another_organisations_id_in_the_body_is_a_404_and_changes_nothing(alice, charlie):
+    created = create(alice, "string", "string", {"value": "v-1"})
+    detail = alice.url(f"credentials/{created.json()['id']}")
+    foreign = {"organisationId": charlie.org_id}
+    attempts = [
+        alice.client.post(
+            alice.url("credentials"),
+            {"type": "none", "name": "planted", **foreign},
+            format="json",
+        ),
+        alice.client.patch(detail, {"name": "moved", **foreign}, format="json"),
+        alice.client.put(detail, {**created.json(), "name": "moved", **foreign}, format="json"),
+        alice.client.patch(detail, {"name": "moved", "organisationId": "nonsense"}, format="json"),
+    ]
+    for response in attempts:
+        assert response.status_code == 404, response.content
+    assert [c.name for c in Credential.objects.all()] == ["string credential"]
+    # A GET answer sent back as it is (its own organisationId) is still accepted.
+    again = alice.client.put(detail, {**created.json(), "name": "renamed"}, format="json")
+    assert again.status_code == 200, again.json()
+
+
 def test_anonymous_callers_are_refused(alice, anonymous):
     response = anonymous.get(alice.url("credentials"))
     assert response.status_code == 401
