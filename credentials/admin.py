@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
@@ -23,7 +24,13 @@ from django.utils import timezone
 
 from core.errors import PatchbayError
 from credentials.models import Credential
-from credentials.services import UNSET, credential_data_clean, credential_update
+from credentials.services import (
+    UNSET,
+    credential_data_clean,
+    credential_delete,
+    credential_references,
+    credential_update,
+)
 from credentials.types import CREDENTIAL_TYPES, public_data, secret_keys
 
 SECRET_PREFIX = "secret_"
@@ -383,6 +390,39 @@ class CredentialAdmin(admin.ModelAdmin[Credential]):
         if "errors" in form.changed_data and obj.errors != errors:
             obj.errors = errors
             obj.save(update_fields=["errors", "updated_at"])
+
+    # Deleting goes through the service, as in the API: a credential a connection or a
+    # connector config still uses is kept (the admin would otherwise cascade the link away
+    # and leave an "active" connection with nothing to authenticate with).
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        uses = credential_references(credential=obj) if obj is not None else []
+        if obj is not None and uses:
+            self.message_user(
+                request,
+                f"“{obj}” is used by {' and '.join(uses)}; remove those uses first.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:credentials_credential_change", args=[obj.pk])
+            )
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: Credential) -> None:
+        self.delete_queryset(request, Credential.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        kept = []
+        for credential in queryset:
+            try:
+                credential_delete(credential=credential)
+            except PatchbayError:
+                kept.append(str(credential))
+        if kept:
+            self.message_user(request, f"Kept, still in use: {', '.join(kept)}.", messages.ERROR)
 
     def response_add(
         self, request: HttpRequest, obj: Credential, post_url_continue: str | None = None

@@ -193,3 +193,36 @@ def test_adding_refuses_secrets_in_the_data_box(
     assert response.status_code == 200
     assert not Credential.objects.filter(name="leaky").exists()
     assert_no_secrets("typed-into-the-wrong-box-77", texts=[response.content.decode()])
+
+
+def test_a_credential_in_use_is_not_deleted_from_its_page(admin_client, world):
+    token = world.credentials["oauth2-token"]  # world.connection uses it
+    url = reverse("admin:credentials_credential_delete", args=[token.pk])
+    for response in (admin_client.get(url), admin_client.post(url, {"post": "yes"})):
+        assert response.status_code == 302
+        assert response["Location"] == change_url(token)
+    page = admin_client.get(change_url(token)).content.decode()
+    assert "is used by" in page
+    assert Credential.objects.filter(pk=token.pk).exists()
+    assert world.connection.connection_credentials.count() == 1
+
+
+def test_delete_selected_keeps_credentials_in_use_and_deletes_the_rest(admin_client, world):
+    token = world.credentials["oauth2-token"]
+    client = world.credentials["oauth2-client"]  # named by the connector's grant
+    unused = world.credentials["string"]
+    response = admin_client.post(
+        reverse("admin:credentials_credential_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(token.pk), str(client.pk), str(unused.pk)],
+            "post": "yes",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Kept, still in use" in response.content.decode()
+    assert set(Credential.objects.filter(pk__in=[token.pk, client.pk, unused.pk])) == {
+        token,
+        client,
+    }
