@@ -11,9 +11,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
+from core.admin import shown_once
 from organisations.keys import KEY_PREFIX, api_key_create
 from organisations.models import ApiKey, Organisation
 
@@ -133,11 +135,20 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         for field in ApiKey._meta.concrete_fields:
             setattr(obj, field.attname, getattr(created.api_key, field.attname))
         obj._state = created.api_key._state
-        # The message is the one place the plaintext is shown: it is consumed by
-        # the page the admin redirects to, and nothing stored keeps the key.
-        messages.warning(
+        # Kept in memory for response_add, the one place the plaintext is shown.
+        obj._shown_once = created.key  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        key = getattr(obj, "_shown_once", None)
+        if key is None:
+            return super().response_add(request, obj, post_url_continue)
+        return shown_once(
             request,
-            f"Copy this API key now, it will not be shown again: {created.key}",
+            title=f"API key “{obj.name or obj.prefix}” added",
+            secrets=[("API key", key)],
+            next_url=reverse("admin:organisations_apikey_change", args=[obj.pk]),
         )
 
     @admin.action(description="Revoke selected keys", permissions=["change"])

@@ -13,8 +13,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
+from core.admin import shown_once
 from core.errors import PatchbayError
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from webhooks.services import EVENT_TYPES, delivery_redeliver, endpoint_secret_rotate
@@ -95,21 +97,41 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
         secret = secret_generate()
         obj.secret = secret
         super().save_model(request, obj, form, change)
-        # The message is the one place the secret is shown; nothing stored keeps it in clear.
-        messages.warning(
-            request, f"Copy this signing secret now, it will not be shown again: {secret}"
+        # Kept in memory for response_add, the one place the secret is shown.
+        obj._shown_once = secret  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        secret = getattr(obj, "_shown_once", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return shown_once(
+            request,
+            title="Webhook endpoint added",
+            secrets=[(f"Signing secret for {obj.url}", secret)],
+            next_url=reverse("admin:webhooks_webhookendpoint_change", args=[obj.pk]),
         )
 
     @admin.action(
         description="Rotate signing secret (shows the new one once)", permissions=["change"]
     )
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
-        for endpoint in queryset:
-            rotated = endpoint_secret_rotate(endpoint=endpoint)
-            messages.warning(
-                request,
-                f"New signing secret for {endpoint.url} (shown once): {rotated.secret}",
+    def rotate_secret(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]
+    ) -> HttpResponse:
+        rotated = [
+            (
+                f"New signing secret for {endpoint.url}",
+                endpoint_secret_rotate(endpoint=endpoint).secret,
             )
+            for endpoint in queryset
+        ]
+        return shown_once(
+            request,
+            title="Signing secrets rotated",
+            secrets=rotated,
+            next_url=reverse("admin:webhooks_webhookendpoint_changelist"),
+        )
 
 
 @admin.register(WebhookDelivery)

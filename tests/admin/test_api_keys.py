@@ -22,9 +22,12 @@ def test_adding_a_key_shows_it_once(
         follow=True,
     )
     assert response.status_code == 200
+    assert response.redirect_chain == []  # the key is on this very page, no message carries it
+    assert "no-store" in response["Cache-Control"]
     shown = KEY_RE.findall(response.content.decode())
     assert len(shown) == 1
     key = shown[0]
+    assert all(key not in morsel.value for morsel in response.cookies.values())
     api_key = ApiKey.objects.get(name="ci key")
     assert api_key.organisation == world.organisation
     assert api_key_matches(api_key, key)
