@@ -87,12 +87,18 @@ def endpoint_create(
 ) -> EndpointWithSecret:
     """Create an endpoint with a fresh secret. The secret is returned here and never again."""
     values = _clean(url=url, description=description, events=events, active=UNSET, partial=False)
-    if WebhookEndpoint.objects.filter(organisation=organisation).count() >= MAX_ENDPOINTS:
-        raise PatchbayError(
-            "limit_reached", f"An organisation may have at most {MAX_ENDPOINTS} webhook endpoints."
+    with transaction.atomic():
+        # The organisation's row lock serialises concurrent creates, so the count holds.
+        list(Organisation.objects.select_for_update().filter(pk=organisation.pk).values("pk"))
+        if WebhookEndpoint.objects.filter(organisation=organisation).count() >= MAX_ENDPOINTS:
+            raise PatchbayError(
+                "limit_reached",
+                f"An organisation may have at most {MAX_ENDPOINTS} webhook endpoints.",
+            )
+        secret = secret_generate()
+        endpoint = WebhookEndpoint.objects.create(
+            organisation=organisation, secret=secret, **values
         )
-    secret = secret_generate()
-    endpoint = WebhookEndpoint.objects.create(organisation=organisation, secret=secret, **values)
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
 
 
@@ -146,6 +152,21 @@ def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
                 current.next_attempt_at = now
                 current.save(update_fields=["next_attempt_at"])
             return current
+        # A redelivery already waiting (an earlier click) is the one: asking twice must not
+        # send the event twice. The row lock above serialises concurrent asks.
+        waiting = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(
+                endpoint_id=current.endpoint_id,
+                event_id=current.event_id,
+                delivered_at__isnull=True,
+                dead_at__isnull=True,
+            )
+            .order_by("created_at")
+            .first()
+        )
+        if waiting is not None:
+            return waiting
         return WebhookDelivery.objects.create(
             organisation_id=current.organisation_id,
             endpoint_id=current.endpoint_id,

@@ -184,6 +184,20 @@ def test_it_redelivers_a_delivered_delivery_as_a_new_one(alice, receiver):
     assert old.attempts == 1  # the history of the first delivery is untouched
 
 
+def test_asking_twice_to_redeliver_sends_the_event_once_more_not_twice(alice, receiver):
+    endpoint, _ = make_endpoint(alice.organisation, receiver.url)
+    event_emit(organisation=alice.organisation, type="connection.created", data={})
+    deliver_due()
+    old = WebhookDelivery.objects.get()
+    url = alice.url(f"webhooks/{endpoint.pk}/deliveries/{old.pk}/redeliver")
+    first, second = alice.client.post(url), alice.client.post(url)
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert first.json()["id"] == second.json()["id"]
+    assert WebhookDelivery.objects.count() == 2
+    assert deliver_due() == 1
+    assert len(receiver.received) == 2  # the original and one redelivery
+
+
 def test_it_redelivers_a_pending_delivery_now(alice, receiver):
     receiver.answer(500, 200)
     endpoint, _ = make_endpoint(alice.organisation, receiver.url)

@@ -9,10 +9,11 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from core.errors import PatchbayError
 from tests.webhooks.conftest import make_endpoint
 from webhooks.jobs import deliver_due
-from webhooks.models import WebhookDelivery
-from webhooks.services import event_emit
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import MAX_ENDPOINTS, endpoint_create, event_emit
 
 
 def run_workers(count: int, **kwargs) -> tuple[list[int], list[BaseException]]:
@@ -82,3 +83,31 @@ def test_many_workers_with_small_limits_lose_nothing(alice, receiver):
     ids = Counter(r.headers["webhook-id"] for r in receiver.received)
     assert len(ids) == 30
     assert set(ids.values()) == {1}
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_cannot_pass_the_endpoint_limit(alice):
+    for n in range(MAX_ENDPOINTS - 1):
+        make_endpoint(alice.organisation, f"https://hooks.example/{n}")
+    count = 6
+    barrier = threading.Barrier(count)
+    outcomes: list[str] = []
+
+    def create(n: int) -> None:
+        try:
+            barrier.wait()
+            endpoint_create(organisation=alice.organisation, url=f"https://hooks.example/x{n}")
+            outcomes.append("created")
+        except PatchbayError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["created"] + ["limit_reached"] * (count - 1)
+    assert WebhookEndpoint.objects.filter(organisation=alice.organisation).count() == MAX_ENDPOINTS
