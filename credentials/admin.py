@@ -163,7 +163,9 @@ class CredentialAddForm(forms.ModelForm[Credential]):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and "public_data" in self.errors:
+        # Whatever failed (the data box, or another field before the box was even checked),
+        # the page comes back with the box: never with a secret pasted into it.
+        if self.is_bound and self.errors:
             type_name = str(self.data.get(self.add_prefix("type")) or "")
             submitted = self.fields["public_data"].bound_data(
                 self.data.get(self.add_prefix("public_data")), {}
@@ -268,7 +270,9 @@ class CredentialChangeForm(forms.ModelForm[Credential]):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and "public_data" in self.errors:
+        # Whatever failed (the data box, or another field before the box was even checked),
+        # the page comes back with the box: never with a secret pasted into it.
+        if self.is_bound and self.errors:
             submitted = self.fields["public_data"].bound_data(
                 self.data.get(self.add_prefix("public_data")), {}
             )

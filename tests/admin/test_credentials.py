@@ -4,6 +4,7 @@ import base64
 import json
 from typing import Any
 
+import pytest
 from django.db import connection as db_connection
 from django.test import Client
 from django.urls import reverse
@@ -193,6 +194,34 @@ def test_adding_refuses_secrets_in_the_data_box(
     assert response.status_code == 200
     assert not Credential.objects.filter(name="leaky").exists()
     assert_no_secrets("typed-into-the-wrong-box-77", texts=[response.content.decode()])
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"organisation": ""},  # the checks of the data box never ran
+        {"expires_at": "2001-01-01 00:00:00"},
+        {"type": "default", "redact_fields": '"password"'},  # not a list
+    ],
+)
+def test_a_secret_in_the_data_box_is_not_shown_again_whatever_failed(
+    admin_client: Client, world: World, assert_no_secrets: Any, broken: dict[str, str]
+) -> None:
+    response = admin_client.post(
+        reverse("admin:credentials_credential_add"),
+        {
+            "organisation": str(world.organisation.pk),
+            "type": "basic-auth",
+            "name": "leaky",
+            "expires_at": "",
+            "redact_fields": "[]",
+            "public_data": json.dumps({"username": "u", "password": "hunter2-typed-99"}),
+            **broken,
+        },
+    )
+    assert response.status_code == 200
+    assert not Credential.objects.filter(name="leaky").exists()
+    assert_no_secrets("hunter2-typed-99", texts=[response.content.decode()])
 
 
 def test_a_credential_in_use_is_not_deleted_from_its_page(admin_client, world):
