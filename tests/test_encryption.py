@@ -133,6 +133,18 @@ def test_rotation_moves_everything_to_the_first_key_and_the_old_key_can_go(
         assert Credential.objects.get(pk=credential.pk).data["clientSecret"] == f"{SECRET}-{i}"
 
 
+def test_rotation_tells_key_ids_apart_by_case(alice, settings):
+    """SQLite's LIKE ignores case: "pb1:K1:" must not pass for a value under "k1"."""
+    upper, lower = _key("K1"), _key("k1")
+    settings.PATCHBAY_ENCRYPTION_KEYS = upper
+    credential = _credential(alice.organisation)
+    settings.PATCHBAY_ENCRYPTION_KEYS = f"{lower},{upper}"
+    call_command("rotate_encryption_keys", stdout=StringIO())
+    assert envelope_kid(_raw_column("credentials_credential", "data", credential.pk)) == "k1"
+    settings.PATCHBAY_ENCRYPTION_KEYS = lower  # the old key can go
+    assert Credential.objects.get(pk=credential.pk).data["clientSecret"] == SECRET
+
+
 def test_rotation_is_resumable_and_skips_rows_already_rotated(alice, settings):
     old, new = _key("old"), _key("new")
     settings.PATCHBAY_ENCRYPTION_KEYS = old

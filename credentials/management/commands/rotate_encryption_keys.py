@@ -8,6 +8,7 @@ removed from ``PATCHBAY_ENCRYPTION_KEYS``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.apps import apps
@@ -43,33 +44,56 @@ class Command(BaseCommand):
         failures = 0
         for model, field in encrypted_fields():
             label = f"{model._meta.label}.{field.name}"
+            # An exact, case-sensitive prefix match: SQLite's LIKE (behind __startswith)
+            # ignores case, and would take a value under key "K1" for one under "k1".
             stale = model._default_manager.exclude(**{f"{field.attname}__isnull": True}).exclude(
-                **{f"{field.attname}__startswith": current}
+                **{f"{field.attname}__regex": f"^{re.escape(current)}"}
             )
             total = stale.count()
             if options["dry_run"] or total == 0:
                 self.stdout.write(f"{label}: {total} to re-encrypt")
                 continue
-            done, last_pk = 0, None
+            # Passes go by primary key; a row written meanwhile under an old key (a process
+            # still on the old ring) behind the cursor is caught by the next pass.
+            unreadable: set[Any] = set()
             while True:
-                with transaction.atomic():
-                    batch = stale.order_by("pk")
-                    if last_pk is not None:
-                        batch = batch.filter(pk__gt=last_pk)
-                    rows = list(batch.select_for_update()[:batch_size])
-                    if not rows:
-                        break
-                    for row in rows:
-                        last_pk = row.pk
-                        try:
-                            getattr(row, field.attname)  # decrypts with whichever key wrote it
-                        except DecryptionError as exc:
-                            failures += 1
-                            self.stderr.write(f"{label} {row.pk}: {exc}")
-                            continue
-                        row.save(update_fields=[field.attname])
-                        done += 1
-                self.stdout.write(f"{label}: {done}/{total} re-encrypted")
+                pending = stale.exclude(pk__in=list(unreadable))
+                done = self._rotate(label, pending, field, batch_size, total, unreadable)
+                if done == 0 or not stale.exclude(pk__in=list(unreadable)).exists():
+                    break
+            failures += len(unreadable)
         if failures:
             raise CommandError(f"{failures} value(s) could not be decrypted; see above.")
         self.stdout.write(self.style.SUCCESS(f"Everything is encrypted under key {primary!r}."))
+
+    def _rotate(
+        self,
+        label: str,
+        stale: models.QuerySet[Any],
+        field: EncryptedJSONField,
+        batch_size: int,
+        total: int,
+        unreadable: set[Any],
+    ) -> int:
+        """One pass over ``stale`` in batches; returns how many values it re-encrypted."""
+        done, last_pk = 0, None
+        while True:
+            with transaction.atomic():
+                batch = stale.order_by("pk")
+                if last_pk is not None:
+                    batch = batch.filter(pk__gt=last_pk)
+                rows = list(batch.select_for_update()[:batch_size])
+                if not rows:
+                    break
+                for row in rows:
+                    last_pk = row.pk
+                    try:
+                        getattr(row, field.attname)  # decrypts with whichever key wrote it
+                    except DecryptionError as exc:
+                        unreadable.add(row.pk)
+                        self.stderr.write(f"{label} {row.pk}: {exc}")
+                        continue
+                    row.save(update_fields=[field.attname])
+                    done += 1
+            self.stdout.write(f"{label}: {done}/{total} re-encrypted")
+        return done
