@@ -3,7 +3,8 @@
 Everything Patchbay sends to the outside world (token endpoints, revocation,
 webhooks) goes through a :func:`session` from here, so that every call has:
 
-* timeouts (connect and read, from settings) whatever the caller passed;
+* timeouts (connect and read, from settings) whatever the caller passed, and an
+  absolute deadline for the whole request (a server trickling bytes is cut off);
 * a cap on the response size;
 * an SSRF guard: the address actually connected to is checked after the TCP
   connect (so DNS rebinding cannot sneak past a pre-check), and loopback,
@@ -18,7 +19,10 @@ Tests that need a failure a real server cannot produce replace :func:`transport`
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,6 +90,44 @@ def check_url(url: str) -> None:
         )
 
 
+class _Deadline:
+    """The absolute end of one outbound request, past which its connection is cut.
+
+    The (connect, read) timeouts bound each read, not the request: a server trickling
+    its headers or body a byte at a time would hold the caller (a worker, with every job
+    behind it) for as long as it likes. A timer shuts the socket down at the deadline,
+    which wakes the blocked read; :func:`transport` then reports a timeout.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.fired = False
+        self._timers: list[threading.Timer] = []
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def watch(self, connection: Any) -> None:
+        timer = threading.Timer(max(0.0, self.remaining()), self._cut, args=(connection,))
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def _cut(self, connection: Any) -> None:
+        self.fired = True
+        sock = getattr(connection, "sock", None)  # the TLS socket once wrapped
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed: nothing left to cut
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+
+_current = threading.local()  # the _Deadline of the request this thread is sending
+
+
 class _GuardMixin:
     def _new_conn(self) -> Any:
         sock = super()._new_conn()  # type: ignore[misc]
@@ -93,6 +135,9 @@ class _GuardMixin:
         if not address_allowed(peer):
             sock.close()
             raise _BlockedAddress(peer)
+        deadline: _Deadline | None = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self)
         return sock
 
 
@@ -115,20 +160,34 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
 def transport(
     adapter: HTTPAdapter, request: requests.PreparedRequest, **kwargs: Any
 ) -> requests.Response:
-    """Send one request over the network and read at most the configured number of bytes."""
-    response = HTTPAdapter.send(adapter, request, stream=True, **kwargs)
+    """Send one request over the network and read at most the configured number of bytes,
+    all of it within twice the (connect + read) timeouts."""
     limit = settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES
-    deadline = time.monotonic() + sum(settings.PATCHBAY_HTTP_TIMEOUT) * 2
+    deadline = _Deadline(sum(settings.PATCHBAY_HTTP_TIMEOUT) * 2)
+    _current.deadline = deadline
     body = bytearray()
     try:
-        for chunk in response.iter_content(chunk_size=16_384):
-            body.extend(chunk)
-            if len(body) > limit:
-                raise OutboundError("too_large", f"The response was larger than {limit} bytes.")
-            if time.monotonic() > deadline:
-                raise OutboundError("timeout", "The response took too long to arrive.")
+        response = HTTPAdapter.send(adapter, request, stream=True, **kwargs)
+        try:
+            for chunk in response.iter_content(chunk_size=16_384):
+                body.extend(chunk)
+                if len(body) > limit:
+                    raise OutboundError("too_large", f"The response was larger than {limit} bytes.")
+                if deadline.remaining() < 0:
+                    raise OutboundError("timeout", "The response took too long to arrive.")
+        finally:
+            response.close()
+        if deadline.fired:  # cut short by us: what arrived may look complete, and is not
+            raise OutboundError("timeout", "The response took too long to arrive.")
+    except OutboundError:
+        raise
+    except Exception as exc:
+        if deadline.fired:  # our own cut, not the server's doing
+            raise OutboundError("timeout", "The response took too long to arrive.") from exc
+        raise
     finally:
-        response.close()
+        deadline.cancel()
+        _current.deadline = None
     response._content = bytes(body)
     response._content_consumed = True  # type: ignore[attr-defined]
     return response

@@ -20,6 +20,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/slow":
             time.sleep(2)
             body = b"late"
+        elif self.path.startswith("/trickle-"):
+            self._trickle(self.path.removeprefix("/trickle-"))
+            return
         else:
             body = b'{"ok": true}'
         self.send_response(200)
@@ -27,6 +30,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _trickle(self, part: str) -> None:
+        """One byte every 0.1 s for 8 s, in the headers or the body: never a 0.3 s pause."""
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 80\r\n"
+        slow_head = part == "headers"
+        try:
+            if slow_head:
+                for byte in head:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            else:
+                self.wfile.write(head)
+            self.wfile.write(b"\r\n")
+            for _ in range(80):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass  # the client cut us off, as it should
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -124,6 +147,17 @@ def test_it_times_out_whatever_the_caller_asked_for(server, settings):
     with pytest.raises(OutboundError) as excinfo:
         outbound.session().get(f"{server}/slow", timeout=60)
     assert excinfo.value.kind == "timeout"
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(server, settings, part):
+    """Each read arrives within the read timeout; the request as a whole must not last."""
+    settings.PATCHBAY_HTTP_TIMEOUT = (0.5, 0.3)  # deadline: (0.5 + 0.3) x 2 = 1.6 s
+    started = time.monotonic()
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(f"{server}/trickle-{part}")
+    assert excinfo.value.kind == "timeout"
+    assert time.monotonic() - started < 4  # the server would go on for 8 s or more
 
 
 def test_it_ignores_proxies_from_the_environment(server, monkeypatch):
