@@ -19,7 +19,12 @@ from django.urls import reverse
 from core.admin import shown_once
 from core.errors import PatchbayError
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
-from webhooks.services import EVENT_TYPES, delivery_redeliver, endpoint_secret_rotate
+from webhooks.services import (
+    EVENT_TYPES,
+    MAX_ENDPOINTS,
+    delivery_redeliver,
+    endpoint_secret_rotate,
+)
 from webhooks.signing import secret_generate
 
 
@@ -64,6 +69,18 @@ class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
 
     def clean_events(self) -> list[str]:
         return sorted(set(self.cleaned_data.get("events") or []))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        organisation = cleaned.get("organisation")
+        adding = self.instance._state.adding
+        if adding and organisation is not None:
+            count = WebhookEndpoint.objects.filter(organisation=organisation).count()
+            if count >= MAX_ENDPOINTS:
+                raise forms.ValidationError(
+                    f"An organisation may have at most {MAX_ENDPOINTS} webhook endpoints."
+                )
+        return cleaned
 
 
 @admin.register(WebhookEndpoint)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from tests.webhooks.conftest import make_endpoint
 from webhooks.jobs import deliver_due
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
-from webhooks.services import event_emit
+from webhooks.services import MAX_ENDPOINTS, event_emit
 
 
 def pages(admin_client: Client, endpoint: WebhookEndpoint) -> list[str]:
@@ -72,6 +72,18 @@ def test_adding_an_endpoint_shows_its_secret_once(admin_client, alice):
     assert_shown_only_here(response, endpoint.secret)
     change = reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk])
     assert endpoint.secret not in admin_client.get(change).content.decode()  # and never again
+
+
+def test_the_admin_keeps_to_the_endpoint_limit(admin_client, alice):
+    for n in range(MAX_ENDPOINTS):
+        make_endpoint(alice.organisation, f"https://hooks.example/{n}")
+    response = admin_client.post(
+        reverse("admin:webhooks_webhookendpoint_add"),
+        {"organisation": alice.org_id, "url": "https://hooks.example/one-more", "active": "on"},
+    )
+    assert response.status_code == 200
+    assert f"at most {MAX_ENDPOINTS} webhook endpoints" in response.content.decode()
+    assert WebhookEndpoint.objects.count() == MAX_ENDPOINTS
 
 
 def test_the_admin_refuses_bad_urls(admin_client, alice):
