@@ -178,7 +178,11 @@ def connection_update(
         connection.connection_template_id = connection_template_id
     try:
         with transaction.atomic():
-            connection.save()
+            # Only the fields a PATCH sets: a status a refresh stored meanwhile (needs_reauth)
+            # must not be written back over with the one read at the start of the request.
+            connection.save(
+                update_fields=["name", "base_url", "connection_template_id", "updated_at"]
+            )
             if links is not None:
                 _replace_links(connection, links)
     except IntegrityError as exc:

@@ -70,7 +70,7 @@ class GrantClient:
 
     grant: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     path: str
     organisation_id: str | None = None
 

@@ -161,7 +161,8 @@ def connector_update(
                 connector.name = clean_name
             if clean_base is not None:
                 connector.base_url = clean_base
-            connector.save()
+            # Only what this request changes: a concurrent update of another field stays.
+            connector.save(update_fields=["name", "base_url", "updated_at"])
             if schemes is not None:
                 existing = {
                     c.config_id: c
@@ -174,11 +175,16 @@ def connector_update(
                     if config_id not in wanted:
                         _config_delete(config)
                 for position, scheme in enumerate(schemes):
+                    current = existing.get(scheme.config_id or "")
+                    # As for PUT: a config a connection relies on keeps its type.
+                    if (
+                        current is not None
+                        and current.type != scheme.type
+                        and _config_in_use(current)
+                    ):
+                        raise _in_use()
                     _config_save(
-                        connector=connector,
-                        scheme=scheme,
-                        position=position,
-                        existing=existing.get(scheme.config_id or ""),
+                        connector=connector, scheme=scheme, position=position, existing=current
                     )
     except IntegrityError as exc:
         raise _name_conflict(clean_name or connector.name) from exc

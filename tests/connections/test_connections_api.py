@@ -361,3 +361,17 @@ def test_it_reads_a_connection_with_credentials_in_two_queries(
     with django_assert_num_queries(2):  # the key, then everything else in one query
         response = alice.client.get(alice.url(f"connections/{conn.pk}"))
     assert response.json()["credentials"][0]["credential"]["id"] == str(token.pk)
+
+
+def test_renaming_keeps_a_status_a_refresh_stored_meanwhile(alice):
+    from connections.services import connection_update
+
+    connector, _ = f.oauth2_connector(alice.organisation)
+    stale = Connection.objects.create(
+        organisation=alice.organisation, connector=connector, name="before"
+    )
+    # A refresh marks it for re-authorisation after the PATCH has read it.
+    Connection.objects.filter(pk=stale.pk).update(status="needs_reauth")
+    connection_update(connection=stale, name="after")
+    stored = Connection.objects.get(pk=stale.pk)
+    assert (stored.name, stored.status) == ("after", "needs_reauth")

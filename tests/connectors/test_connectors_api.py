@@ -289,6 +289,18 @@ def test_it_refuses_to_delete_a_config_a_connection_uses(alice):
     assert AuthSchemeConfig.objects.count() == 1
 
 
+def test_a_patch_cannot_change_the_type_of_a_config_a_connection_uses(alice):
+    connector_id = create_connector(alice, configs=[oauth2()]).json()["id"]
+    connect(alice, connector_id, "oauth")
+    retyped = {"id": "oauth", "type": "api-key", "apiKey": {"name": "X-Key", "in": "header"}}
+    response = alice.client.patch(
+        alice.url(f"connectors/{connector_id}"), {"authSchemeConfigs": [retyped]}, format="json"
+    )
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "auth_scheme_config_in_use"
+    assert AuthSchemeConfig.objects.get().type == "oauth2"
+
+
 # --- the oauth2 grant rule ---------------------------------------------------------------
 
 
