@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -38,6 +39,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 # --- Patchbay -------------------------------------------------------------
 
 PATCHBAY_PUBLIC_URL = env.str("PATCHBAY_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PATCHBAY_ALLOW_INSECURE_HTTP = env.bool("PATCHBAY_ALLOW_INSECURE_HTTP", default=False)
 PATCHBAY_ALLOW_PRIVATE_NETWORKS = env.bool("PATCHBAY_ALLOW_PRIVATE_NETWORKS", default=False)
 PATCHBAY_STATE_TTL_SECONDS = env.int("PATCHBAY_STATE_TTL_SECONDS", default=600)
@@ -50,13 +52,21 @@ PATCHBAY_HTTP_TIMEOUT = (
 PATCHBAY_HTTP_MAX_RESPONSE_BYTES = env.int("PATCHBAY_HTTP_MAX_RESPONSE_BYTES", default=1_048_576)
 # Demo mode: serve the demo OAuth 2.0 provider from this process (make run).
 PATCHBAY_DEMO = env.bool("PATCHBAY_DEMO", default=False)
+if PATCHBAY_DEMO and not DEBUG and urlsplit(PATCHBAY_PUBLIC_URL).hostname not in _LOOPBACK:
+    # The demo provider has a published password, lets any signed-in user register OAuth
+    # applications, and does not insist on PKCE: never on a reachable server.
+    raise ImproperlyConfigured(
+        "PATCHBAY_DEMO is for a laptop: it needs DEBUG or a loopback PATCHBAY_PUBLIC_URL."
+    )
 
 
 def _dev_encryption_keys() -> str:
     """Generate a development key ring and remember it in .env (DEBUG only)."""
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     ring = f"dev1:{key}"
-    with ENV_FILE.open("a", encoding="utf-8") as fh:
+    # Readable by its owner only: it holds a key.
+    descriptor = os.open(ENV_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as fh:
         fh.write(f"\nPATCHBAY_ENCRYPTION_KEYS={ring}\n")
     os.environ["PATCHBAY_ENCRYPTION_KEYS"] = ring
     logger.warning(

@@ -69,8 +69,18 @@ def test_debug_generates_a_development_key_into_the_env_file_with_a_warning(tmp_
     assert "generated a development key" in first.stderr
     written = env_file.read_text()
     assert "PATCHBAY_ENCRYPTION_KEYS=dev1:" in written
+    assert env_file.stat().st_mode & 0o077 == 0  # it holds a key: its owner's eyes only
 
     second = _manage(["check"], env)  # the key is reused, not regenerated
     assert second.returncode == 0
     assert "generated a development key" not in second.stderr
     assert env_file.read_text() == written
+
+
+def test_demo_mode_refuses_to_start_on_a_reachable_server(tmp_path):
+    env = {**_production_env(tmp_path), "PATCHBAY_DEMO": "true"}
+    result = _manage(["check"], env)
+    assert result.returncode != 0
+    assert "PATCHBAY_DEMO is for a laptop" in result.stderr
+    on_loopback = {**env, "PATCHBAY_PUBLIC_URL": "http://127.0.0.1:8000"}
+    assert _manage(["check"], on_loopback).returncode == 0
