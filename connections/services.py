@@ -22,6 +22,7 @@ from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.text import parse_uuid
 from credentials.models import Credential, CredentialType
+from credentials.selectors import credential_list
 from organisations.models import Organisation
 
 MAX_CREDENTIALS = 20
@@ -79,9 +80,8 @@ def _resolve_links(
             connector=connector, config_id__in=[ref.auth_scheme_config_id for ref in refs]
         )
     }
-    credentials = {
-        c.pk: c for c in Credential.objects.filter(organisation=organisation, pk__in=known)
-    }
+    # Expired credentials already count as deleted (SPEC §4): 404, like any unknown id.
+    credentials = {c.pk: c for c in credential_list(organisation=organisation).filter(pk__in=known)}
     links: list[tuple[AuthSchemeConfig, Credential]] = []
     for ref, pk in zip(refs, known, strict=True):
         config = configs.get(ref.auth_scheme_config_id)

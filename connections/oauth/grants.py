@@ -24,6 +24,7 @@ from connectors.oauth2 import OAuth2Config
 from core.errors import FieldError, PatchbayError, invalid, not_found
 from core.text import has_control_characters, parse_uuid
 from credentials.models import Credential, CredentialType
+from credentials.selectors import credential_list
 from organisations.models import Organisation
 from webhooks.services import event_emit
 
@@ -111,10 +112,10 @@ def _oauth2_config(connector: Connector, config_id: str | None) -> AuthSchemeCon
 def _grant_client(organisation: Organisation, config: OAuth2Config) -> Credential:
     grant = config.grants.get(config.grant_type)
     pk = parse_uuid(grant.credential_id) if grant is not None else None
-    client = (
-        Credential.objects.filter(
-            organisation=organisation, pk=pk, type=CredentialType.OAUTH2_CLIENT
-        ).first()
+    client = (  # expired credentials count as deleted
+        credential_list(organisation=organisation, type=CredentialType.OAUTH2_CLIENT)
+        .filter(pk=pk)
+        .first()
         if pk is not None
         else None
     )
@@ -137,10 +138,10 @@ def _password_credential(params: GrantParams) -> Credential:
     ):
         raise not_found("credential")
     pk = parse_uuid(params.credential_id)
-    credential = (
-        Credential.objects.filter(
-            organisation=params.organisation, pk=pk, type=CredentialType.OAUTH2_PASSWORD
-        ).first()
+    credential = (  # expired credentials count as deleted
+        credential_list(organisation=params.organisation, type=CredentialType.OAUTH2_PASSWORD)
+        .filter(pk=pk)
+        .first()
         if pk is not None
         else None
     )

@@ -375,3 +375,17 @@ def test_renaming_keeps_a_status_a_refresh_stored_meanwhile(alice):
     connection_update(connection=stale, name="after")
     stored = Connection.objects.get(pk=stale.pk)
     assert (stored.name, stored.status) == ("after", "needs_reauth")
+
+
+def test_an_expired_credential_cannot_be_linked(alice, setup):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    connector, config, token = setup
+    Credential.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = alice.client.post(
+        alice.url("connections"), create_body(connector, config, token), format="json"
+    )
+    assert response.status_code == 404, response.json()
+    assert not Connection.objects.exists()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from oauth2_provider.models import get_application_model, get_refresh_token_model
 from rest_framework.test import APIClient
 
@@ -274,6 +276,16 @@ def test_the_password_grant_needs_a_password_credential(alice, provider, no_netw
     assert create(alice, connector).status_code == 400
     # an oauth2-client credential is not a password credential
     assert create(alice, connector, {"credential": {"id": str(client.pk)}}).status_code == 404
+
+
+def test_an_expired_password_credential_is_404(alice, provider, no_network_calls):
+    connector, *_ = grant_connector(alice, provider, "password")
+    expired = password_credential(alice, provider.username, provider.password)
+    Credential.objects.filter(pk=expired.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert create(alice, connector, {"credential": {"id": str(expired.pk)}}).status_code == 404
+    assert Connection.objects.count() == 0
 
 
 def test_other_organisations_ids_are_404(alice, charlie, provider, no_network_calls):
