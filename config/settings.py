@@ -61,14 +61,23 @@ if PATCHBAY_DEMO and not DEBUG and urlsplit(PATCHBAY_PUBLIC_URL).hostname not in
 
 
 def _dev_encryption_keys() -> str:
-    """Generate a development key ring and remember it in .env (DEBUG only)."""
+    """The development key ring (DEBUG only): the one remembered in .env, else a new one.
+
+    It lives under a variable of its own, which only DEBUG reads: a process started
+    without DEBUG and without ``PATCHBAY_ENCRYPTION_KEYS`` from the same checkout must
+    refuse to start, not encrypt production secrets under a key from a laptop's .env.
+    """
+    remembered = env.str("PATCHBAY_DEV_ENCRYPTION_KEYS", default="")
+    if remembered:
+        return remembered
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     ring = f"dev1:{key}"
     # Readable by its owner only: it holds a key.
     descriptor = os.open(ENV_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(descriptor, "a", encoding="utf-8") as fh:
-        fh.write(f"\nPATCHBAY_ENCRYPTION_KEYS={ring}\n")
-    os.environ["PATCHBAY_ENCRYPTION_KEYS"] = ring
+        fh.write("\n# Development only: read with DEBUG on, never without.\n")
+        fh.write(f"PATCHBAY_DEV_ENCRYPTION_KEYS={ring}\n")
+    os.environ["PATCHBAY_DEV_ENCRYPTION_KEYS"] = ring
     logger.warning(
         "PATCHBAY_ENCRYPTION_KEYS was not set: generated a development key into %s. "
         "Never use it in production.",

@@ -68,7 +68,7 @@ def test_debug_generates_a_development_key_into_the_env_file_with_a_warning(tmp_
     assert first.returncode == 0, first.stderr
     assert "generated a development key" in first.stderr
     written = env_file.read_text()
-    assert "PATCHBAY_ENCRYPTION_KEYS=dev1:" in written
+    assert "PATCHBAY_DEV_ENCRYPTION_KEYS=dev1:" in written
     assert env_file.stat().st_mode & 0o077 == 0  # it holds a key: its owner's eyes only
 
     second = _manage(["check"], env)  # the key is reused, not regenerated
@@ -84,3 +84,14 @@ def test_demo_mode_refuses_to_start_on_a_reachable_server(tmp_path):
     assert "PATCHBAY_DEMO is for a laptop" in result.stderr
     on_loopback = {**env, "PATCHBAY_PUBLIC_URL": "http://127.0.0.1:8000"}
     assert _manage(["check"], on_loopback).returncode == 0
+
+
+def test_the_development_key_is_never_used_without_debug(tmp_path):
+    env_file = tmp_path / "dev.env"
+    debug = {"DEBUG": "true", "PATCHBAY_ENV_FILE": str(env_file), "DATABASE_URL": "sqlite://"}
+    assert _manage(["check"], debug).returncode == 0  # writes the development key
+    production = {**_production_env(tmp_path), "PATCHBAY_ENV_FILE": str(env_file)}
+    del production["PATCHBAY_ENCRYPTION_KEYS"]
+    result = _manage(["check"], production)
+    assert result.returncode != 0
+    assert "PATCHBAY_ENCRYPTION_KEYS is required" in result.stderr
