@@ -250,9 +250,15 @@ def auth_scheme_config_put(
                     raise _in_use()
                 position = existing.position
             else:
-                top = AuthSchemeConfig.objects.filter(connector=connector).aggregate(
-                    top=Max("position")
-                )["top"]
+                siblings = AuthSchemeConfig.objects.filter(connector=connector)
+                # The same cap as a whole list written with the connector (under its lock).
+                if siblings.count() >= MAX_AUTH_SCHEME_CONFIGS:
+                    raise PatchbayError(
+                        "limit_reached",
+                        f"A connector may have at most {MAX_AUTH_SCHEME_CONFIGS} auth scheme "
+                        "configs.",
+                    )
+                top = siblings.aggregate(top=Max("position"))["top"]
                 position = 0 if top is None else top + 1
             config = _config_save(
                 connector=connector, scheme=scheme, position=position, existing=existing

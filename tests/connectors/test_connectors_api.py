@@ -301,6 +301,27 @@ def test_a_patch_cannot_change_the_type_of_a_config_a_connection_uses(alice):
     assert AuthSchemeConfig.objects.get().type == "oauth2"
 
 
+def test_put_keeps_to_the_limit_of_configs_per_connector(alice):
+    from connectors.services import MAX_AUTH_SCHEME_CONFIGS
+
+    connector_id = create_connector(alice, configs=[]).json()["id"]
+    none = {"type": "none", "none": {}}
+    for n in range(MAX_AUTH_SCHEME_CONFIGS):
+        url = alice.url(f"connectors/{connector_id}/auth-scheme-configs/c{n}")
+        assert alice.client.put(url, none, format="json").status_code in (200, 201)
+    one_more = alice.client.put(
+        alice.url(f"connectors/{connector_id}/auth-scheme-configs/extra"), none, format="json"
+    )
+    assert one_more.status_code == 400, one_more.json()
+    assert one_more.json()["code"] == "limit_reached"
+    assert AuthSchemeConfig.objects.count() == MAX_AUTH_SCHEME_CONFIGS
+    # Replacing one that exists is still fine.
+    again = alice.client.put(
+        alice.url(f"connectors/{connector_id}/auth-scheme-configs/c0"), none, format="json"
+    )
+    assert again.status_code == 200
+
+
 # --- the oauth2 grant rule ---------------------------------------------------------------
 
 
