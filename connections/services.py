@@ -107,10 +107,20 @@ def _resolve_links(
 def _replace_links(
     connection: Connection, links: list[tuple[AuthSchemeConfig, Credential]]
 ) -> None:
+    # A token keeps the client that obtained it: its refresh must use that client, even
+    # after the config's grant has moved on to a new one.
+    clients = {
+        (link.auth_scheme_config_id, link.credential_id): link.client_credential_id
+        for link in ConnectionCredential.objects.filter(connection=connection)
+    }
     ConnectionCredential.objects.filter(connection=connection).delete()
     ConnectionCredential.objects.bulk_create(
         ConnectionCredential(
-            connection=connection, auth_scheme_config=config, credential=credential, position=i
+            connection=connection,
+            auth_scheme_config=config,
+            credential=credential,
+            client_credential_id=clients.get((config.pk, credential.pk)),
+            position=i,
         )
         for i, (config, credential) in enumerate(links)
     )

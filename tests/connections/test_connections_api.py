@@ -389,3 +389,24 @@ def test_an_expired_credential_cannot_be_linked(alice, setup):
     )
     assert response.status_code == 404, response.json()
     assert not Connection.objects.exists()
+
+
+def test_patching_the_same_credentials_keeps_the_client_that_obtained_the_token(alice, setup):
+    connector, config, token = setup
+    created = alice.client.post(
+        alice.url("connections"), create_body(connector, config, token), format="json"
+    )
+    assert created.status_code == 201, created.json()
+    connection_id = created.json()["id"]
+    first_client = f.client_credential(alice.organisation)
+    ConnectionCredential.objects.filter(connection_id=connection_id).update(
+        client_credential=first_client
+    )
+    response = alice.client.patch(
+        alice.url(f"connections/{connection_id}"),
+        {"credentials": [{"authSchemeConfigId": config.config_id, "credentialId": str(token.pk)}]},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    link = ConnectionCredential.objects.get(connection_id=connection_id)
+    assert link.client_credential_id == first_client.pk
