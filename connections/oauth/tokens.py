@@ -115,7 +115,7 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
     # 307 cannot re-send the code, the verifier and the client secret elsewhere.
     http.max_redirects = 0
     seen: dict[str, requests.Response] = {}
-    answered: dict[str, Any] = {}  # expires_in as the provider sent it
+    answered: dict[str, Any] = {}  # expires_in as the provider sent it (oauthlib never sees it)
 
     def inspect(response: requests.Response) -> requests.Response:
         seen["response"] = response
@@ -124,7 +124,7 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
             raise _failed(f"HTTP {response.status_code}", _error_in(response))
         if "html" in content_type:
             raise _failed(f"an HTML page with HTTP {response.status_code}")
-        return _with_plain_expires_in(response, answered)
+        return _without_expires_in(response, answered)
 
     http.register_compliance_hook("access_token_response", inspect)
     # additionalTokenParams go into the form body and nowhere else. As keyword arguments,
@@ -165,7 +165,6 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
         status = response.status_code if response is not None else None
         logger.warning("Token exchange failed: HTTP %s, error %s", status, error)
         raise _failed("not a token response", error) from None
-    # oauthlib drops an expires_in of 0 ("expired already"): read the provider's own value.
     token = {**token, "expires_in": answered.get("expires_in")}
     return _token_set(token, exchange.requested_scopes, exchange.scope_separator)
 
@@ -187,15 +186,11 @@ def expires_in_seconds(value: object) -> float | None:
     return float(max(0, min(value, MAX_EXPIRES_IN)))
 
 
-def _with_plain_expires_in(
-    response: requests.Response, answered: dict[str, Any]
-) -> requests.Response:
-    """The token response with ``expires_in`` as a plain integer, or without it, for
-    oauthlib; the provider's own value goes into ``answered``.
+def _without_expires_in(response: requests.Response, answered: dict[str, Any]) -> requests.Response:
+    """The token response without ``expires_in``, which goes into ``answered`` instead.
 
-    oauthlib runs ``int()`` on ``expires_in``, which refuses ``"3600.0"`` and overflows
-    on ``1e400``; the exchange and the other grants should read it alike
-    (:func:`expires_in_seconds`).
+    oauthlib runs ``int()`` on it, which refuses ``"3600.0"``, overflows on ``1e400`` and
+    drops ``0``; Patchbay reads it itself (:func:`expires_in_seconds`), alike for every grant.
     """
     try:
         body = json.loads(response.content or b"")
@@ -203,12 +198,7 @@ def _with_plain_expires_in(
         return response  # not JSON: oauthlib refuses it, as it should
     if not isinstance(body, dict) or "expires_in" not in body:
         return response
-    answered["expires_in"] = body["expires_in"]
-    seconds = expires_in_seconds(body["expires_in"])
-    if seconds is None:
-        del body["expires_in"]
-    else:
-        body["expires_in"] = int(seconds)
+    answered["expires_in"] = body.pop("expires_in")
     response._content = json.dumps(body).encode()
     return response
 

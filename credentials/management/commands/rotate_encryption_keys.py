@@ -56,11 +56,10 @@ class Command(BaseCommand):
             # Passes go by primary key; a row written meanwhile under an old key (a process
             # still on the old ring) behind the cursor is caught by the next pass.
             unreadable: set[Any] = set()
-            while True:
-                pending = stale.exclude(pk__in=list(unreadable))
-                done = self._rotate(label, pending, field, batch_size, total, unreadable)
-                if done == 0 or not stale.exclude(pk__in=list(unreadable)).exists():
-                    break
+            while self._rotate(
+                label, stale.exclude(pk__in=list(unreadable)), field, batch_size, total, unreadable
+            ):
+                pass  # until a pass finds nothing left to re-encrypt
             failures += len(unreadable)
         if failures:
             raise CommandError(f"{failures} value(s) could not be decrypted; see above.")
