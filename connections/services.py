@@ -251,6 +251,21 @@ def _free_name(organisation: Organisation, connector: Connector) -> str:
     return next(f"{base} ({n})" for n in range(2, len(taken) + 3) if f"{base} ({n})" not in taken)
 
 
+def connection_create_default_named(
+    *, organisation: Organisation, connector: Connector, end_user_id: Any = None
+) -> Connection:
+    """A new connection under the connector's first free default name. A concurrent
+    connection may take that name first: then it gets a random suffix, never a 409 for a
+    name nobody asked for. Call inside a transaction."""
+    name = _free_name(organisation, connector)
+    fields = {"organisation": organisation, "connector": connector, "end_user_id": end_user_id}
+    try:
+        with transaction.atomic():
+            return Connection.objects.create(name=name, **fields)
+    except IntegrityError:
+        return Connection.objects.create(name=f"{name[:185]} {secrets.token_hex(4)}", **fields)
+
+
 def connection_authorise(
     *, authorisation_request: AuthorisationRequest, tokens: TokenSet
 ) -> tuple[Connection, Credential, bool]:
@@ -286,22 +301,11 @@ def connection_authorise(
             _record_success(request, connection)
             return connection, credential, False
 
-        name = _free_name(request.organisation, connector)
-        try:
-            with transaction.atomic():
-                connection = Connection.objects.create(
-                    organisation=request.organisation,
-                    connector=connector,
-                    name=name,
-                    end_user_id=request.end_user_id,
-                )
-        except IntegrityError:  # a concurrent callback took the name
-            connection = Connection.objects.create(
-                organisation=request.organisation,
-                connector=connector,
-                name=f"{name[:185]} {secrets.token_hex(4)}",
-                end_user_id=request.end_user_id,
-            )
+        connection = connection_create_default_named(
+            organisation=request.organisation,
+            connector=connector,
+            end_user_id=request.end_user_id,
+        )
         ConnectionCredential.objects.create(
             connection=connection,
             auth_scheme_config=request.auth_scheme_config,

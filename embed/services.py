@@ -20,7 +20,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connections.models import Connection, ConnectionCredential
-from connections.services import _free_name, connection_delete, connection_event
+from connections.services import (
+    connection_create_default_named,
+    connection_delete,
+    connection_event,
+)
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.outbound import is_loopback_host
@@ -503,18 +507,14 @@ def embed_connection_create(
 
 def _form_connection(end_user: EndUser, connector: Connector, name: str | None) -> Connection:
     """The connection row: under the given name (taken → IntegrityError → 409), or under a
-    free default name, which a concurrent connection may take first: then with a suffix,
-    as for OAuth connections, rather than a 409 for a name nobody asked for."""
-    organisation = end_user.organisation
-    fields = {"organisation": organisation, "connector": connector, "end_user": end_user}
+    free default name, as for OAuth connections."""
     if name:
-        return Connection.objects.create(name=name, **fields)
-    default = _free_name(organisation, connector)
-    try:
-        with transaction.atomic():
-            return Connection.objects.create(name=default, **fields)
-    except IntegrityError:
-        return Connection.objects.create(name=f"{default[:185]} {secrets.token_hex(4)}", **fields)
+        return Connection.objects.create(
+            organisation=end_user.organisation, connector=connector, end_user=end_user, name=name
+        )
+    return connection_create_default_named(
+        organisation=end_user.organisation, connector=connector, end_user_id=end_user.pk
+    )
 
 
 def embed_connection_secret_replace(*, connection: Connection, body: dict[str, Any]) -> Connection:
