@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import FieldError, PatchbayError
+from core.wire import field_errors
 
 # --- Parsing ----------------------------------------------------------------
 
@@ -96,29 +96,6 @@ _STATUS_CODES = {
 }
 
 
-def flatten_errors(detail: Any, path: str = "") -> list[FieldError]:
-    """Turn DRF's nested error detail into ``[FieldError("a.b[0].c", "...")]``."""
-    if isinstance(detail, Mapping):
-        out: list[FieldError] = []
-        for key, value in detail.items():
-            key = str(key)
-            child = (
-                path
-                if key in ("non_field_errors", "__all__")
-                else (f"{path}.{key}" if path else key)
-            )
-            out.extend(flatten_errors(value, child))
-        return out
-    if isinstance(detail, Sequence) and not isinstance(detail, str):
-        if all(isinstance(item, str) for item in detail):
-            return [FieldError(path or "body", str(item)) for item in detail]
-        out = []
-        for index, item in enumerate(detail):
-            out.extend(flatten_errors(item, f"{path}[{index}]"))
-        return out
-    return [FieldError(path or "body", str(detail))]
-
-
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Answer every API error in the spec's error shape."""
     if isinstance(exc, PatchbayError):
@@ -128,7 +105,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
-        fields = flatten_errors(exc.detail)
+        fields = field_errors(exc.detail)
         message = fields[0].message if len(fields) == 1 else "The request is not valid."
         if len(fields) == 1 and fields[0].field != "body":
             message = f"{fields[0].field}: {fields[0].message}"

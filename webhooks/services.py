@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from core.errors import PatchbayError
-from core.validation import Problems, clean_bool, clean_string_list, clean_text, clean_url
 from organisations.models import Organisation
 from webhooks.models import Event, EventType, WebhookDelivery, WebhookEndpoint
 from webhooks.signing import secret_generate
 
 EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)
 MAX_ENDPOINTS = 20
-UNSET: Any = object()
 
 
 def event_emit(*, organisation: Organisation, type: str, data: dict[str, object]) -> Event:
@@ -53,40 +50,16 @@ class EndpointWithSecret:
     secret: str
 
 
-def _clean(
-    *, url: Any, description: Any, events: Any, active: Any, partial: bool
-) -> dict[str, Any]:
-    problems = Problems()
-    values: dict[str, Any] = {}
-    if url is not UNSET or not partial:
-        values["url"] = clean_url(None if url is UNSET else url, "url", problems, required=True)
-    if description is not UNSET:
-        values["description"] = clean_text(description, "description", problems, max_length=500)
-        values["description"] = values["description"] or ""
-    if events is not UNSET:
-        cleaned = clean_string_list(
-            events, "events", problems, max_items=len(EVENT_TYPES), choices=EVENT_TYPES
-        )
-        if events is None:
-            problems.add("events", "Must be a list of event types (empty for all).")
-        values["events"] = sorted(set(cleaned or []))
-    if active is not UNSET:
-        if active is None:
-            problems.add("active", "Must be true or false.")
-        values["active"] = clean_bool(active, "active", problems)
-    problems.raise_if_any()
-    return values
-
-
 def endpoint_create(
     *,
     organisation: Organisation,
-    url: Any,
-    description: Any = UNSET,
-    events: Any = UNSET,
+    url: str,
+    description: str = "",
+    events: list[str] | None = None,
 ) -> EndpointWithSecret:
-    """Create an endpoint with a fresh secret. The secret is returned here and never again."""
-    values = _clean(url=url, description=description, events=events, active=UNSET, partial=False)
+    """Create an endpoint with a fresh secret. The secret is returned here and never again.
+    ``events`` are validated event types (:class:`webhooks.inputs.WebhookEndpointCreate`)."""
+    values = {"url": url, "description": description, "events": events or []}
     with transaction.atomic():
         # The organisation's row lock serialises concurrent creates, so the count holds.
         list(Organisation.objects.select_for_update().filter(pk=organisation.pk).values("pk"))
@@ -105,13 +78,15 @@ def endpoint_create(
 def endpoint_update(
     *,
     endpoint: WebhookEndpoint,
-    url: Any = UNSET,
-    description: Any = UNSET,
-    events: Any = UNSET,
-    active: Any = UNSET,
+    url: str | None = None,
+    description: str | None = None,
+    events: list[str] | None = None,
+    active: bool | None = None,
 ) -> WebhookEndpoint:
-    """Change an endpoint. Deliveries already queued keep going to the endpoint's current URL."""
-    values = _clean(url=url, description=description, events=events, active=active, partial=True)
+    """Change an endpoint: the fields given (not None). Deliveries already queued keep going
+    to the endpoint's current URL."""
+    given = {"url": url, "description": description, "events": events, "active": active}
+    values = {name: value for name, value in given.items() if value is not None}
     if values:
         for name, value in values.items():
             setattr(endpoint, name, value)

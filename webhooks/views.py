@@ -11,32 +11,18 @@ from rest_framework.response import Response
 
 from core.api import require_no_body
 from core.openapi import LIST, READ, WRITE, responses
-from core.validation import json_object
 from organisations.tenancy import OrganisationScopedViewSet
+from webhooks import outputs
+from webhooks.inputs import WebhookEndpointCreate, WebhookEndpointUpdate
 from webhooks.models import WebhookEndpoint
-from webhooks.openapi import (
-    WebhookDeliveryPageSerializer,
-    WebhookDeliverySerializer,
-    WebhookEndpointCreatedSerializer,
-    WebhookEndpointCreateSerializer,
-    WebhookEndpointPageSerializer,
-    WebhookEndpointSerializer,
-    WebhookEndpointUpdateSerializer,
-    WebhookSecretSerializer,
-)
-from webhooks.representation import delivery_repr, endpoint_repr
 from webhooks.selectors import delivery_get, delivery_list, endpoint_list
 from webhooks.services import (
-    UNSET,
     delivery_redeliver,
     endpoint_create,
     endpoint_delete,
     endpoint_secret_rotate,
     endpoint_update,
 )
-
-CREATABLE = frozenset({"url", "description", "events"})
-UPDATABLE = frozenset({"url", "description", "events", "active"})
 
 _PAGE_PARAMETERS = [
     OpenApiParameter("first", int, OpenApiParameter.QUERY, description="Page size (default 50)."),
@@ -46,29 +32,25 @@ _PAGE_PARAMETERS = [
 ]
 
 
-def _body(request: Request, allowed: frozenset[str]) -> dict[str, Any]:
-    return json_object(request.data, allowed=allowed)
-
-
 @extend_schema_view(
     list=extend_schema(
         operation_id="webhooks_list",
-        responses=responses({200: WebhookEndpointPageSerializer}, *LIST),
+        responses=responses({200: outputs.WebhookEndpointPage}, *LIST),
     ),
     create=extend_schema(
         operation_id="webhooks_create",
-        request=WebhookEndpointCreateSerializer,
-        responses=responses({201: WebhookEndpointCreatedSerializer}, *WRITE),
+        request=WebhookEndpointCreate,
+        responses=responses({201: outputs.WebhookEndpointCreated}, *WRITE),
         description="The response holds the endpoint's `secret`: it is never shown again.",
     ),
     retrieve=extend_schema(
         operation_id="webhooks_retrieve",
-        responses=responses({200: WebhookEndpointSerializer}, *READ),
+        responses=responses({200: outputs.WebhookEndpoint}, *READ),
     ),
     partial_update=extend_schema(
         operation_id="webhooks_update",
-        request=WebhookEndpointUpdateSerializer,
-        responses=responses({200: WebhookEndpointSerializer}, *WRITE),
+        request=WebhookEndpointUpdate,
+        responses=responses({200: outputs.WebhookEndpoint}, *WRITE),
     ),
     destroy=extend_schema(operation_id="webhooks_delete", responses=responses({204: None}, *READ)),
 )
@@ -89,37 +71,25 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
 
     def list(self, request: Request, organisation_id: str) -> Response:
         page = self.paginate_queryset(self.get_queryset()) or []
-        return self.get_paginated_response([endpoint_repr(e) for e in page])
+        return self.get_paginated_response([outputs.WebhookEndpoint.render(e) for e in page])
 
     def create(self, request: Request, organisation_id: str) -> Response:
         organisation = self.organisation  # 404 for other organisations before reading the body
-        body = _body(request, CREATABLE)
-        created = endpoint_create(
-            organisation=organisation,
-            url=body.get("url"),
-            description=body.get("description", UNSET),
-            events=body.get("events", UNSET),
-        )
+        body = WebhookEndpointCreate.parse(request.data)
+        created = endpoint_create(organisation=organisation, **body)
         return Response(
-            {**endpoint_repr(created.endpoint), "secret": created.secret},
+            outputs.WebhookEndpointCreated.render(created.endpoint),
             status=status.HTTP_201_CREATED,
             headers={"Cache-Control": "no-store"},
         )
 
     def retrieve(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
-        return Response(endpoint_repr(self._endpoint()))
+        return Response(outputs.WebhookEndpoint.render(self._endpoint()))
 
     def partial_update(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
         endpoint = self._endpoint()
-        body = _body(request, UPDATABLE)
-        endpoint = endpoint_update(
-            endpoint=endpoint,
-            url=body.get("url", UNSET),
-            description=body.get("description", UNSET),
-            events=body.get("events", UNSET),
-            active=body.get("active", UNSET),
-        )
-        return Response(endpoint_repr(endpoint))
+        endpoint = endpoint_update(endpoint=endpoint, **WebhookEndpointUpdate.parse(request.data))
+        return Response(outputs.WebhookEndpoint.render(endpoint))
 
     def destroy(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
         endpoint_delete(endpoint=self._endpoint())
@@ -128,29 +98,31 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
     @extend_schema(
         operation_id="webhooks_rotate_secret",
         request=None,
-        responses=responses({200: WebhookSecretSerializer}, *READ),
+        responses=responses({200: outputs.WebhookSecret}, *READ),
         description="Replace the signing secret at once; the new one is shown only here.",
     )
     def rotate_secret(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
         endpoint = self._endpoint()
         require_no_body(request)
         rotated = endpoint_secret_rotate(endpoint=endpoint)
-        return Response({"secret": rotated.secret}, headers={"Cache-Control": "no-store"})
+        return Response(
+            outputs.WebhookSecret.render(rotated), headers={"Cache-Control": "no-store"}
+        )
 
     @extend_schema(
         operation_id="webhooks_deliveries_list",
         parameters=_PAGE_PARAMETERS,
-        responses=responses({200: WebhookDeliveryPageSerializer}, *LIST),
+        responses=responses({200: outputs.WebhookDeliveryPage}, *LIST),
     )
     def deliveries(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
         page = self.paginate_queryset(delivery_list(endpoint=self._endpoint())) or []
-        return self.get_paginated_response([delivery_repr(d) for d in page])
+        return self.get_paginated_response([outputs.WebhookDelivery.render(d) for d in page])
 
     @extend_schema(
         operation_id="webhooks_deliveries_redeliver",
         request=None,
         responses=responses(
-            {202: WebhookDeliverySerializer},
+            {202: outputs.WebhookDelivery},
             *READ,
             409,
             text={409: "`endpoint_inactive`: the endpoint is disabled; enable it first."},
@@ -163,4 +135,4 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
         require_no_body(request)
         queued = delivery_redeliver(delivery=delivery)
         queued = delivery_get(endpoint=queued.endpoint, delivery_id=queued.pk)
-        return Response(delivery_repr(queued), status=status.HTTP_202_ACCEPTED)
+        return Response(outputs.WebhookDelivery.render(queued), status=status.HTTP_202_ACCEPTED)

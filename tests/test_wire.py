@@ -1,0 +1,76 @@
+"""One declaration per wire format: the class that validates a body is the one the document
+describes, and the class that renders an answer is the one documented for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import PatchbayError
+from core.wire import Int, Text
+from webhooks import outputs
+from webhooks.inputs import WebhookEndpointCreate
+
+
+def _schema(client) -> dict:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_a_field_added_to_an_input_is_validated_and_documented(alice, monkeypatch):
+    body = {"url": "https://hooks.example.com/in", "colour": "teal"}
+    with pytest.raises(PatchbayError) as refused:
+        WebhookEndpointCreate.parse(body)
+    assert [(f.field, f.message) for f in refused.value.fields] == [("colour", "Unknown field.")]
+
+    monkeypatch.setitem(
+        WebhookEndpointCreate._declared_fields, "colour", Text(max_length=8, required=False)
+    )
+
+    assert WebhookEndpointCreate.parse(body)["colour"] == "teal"
+    component = _schema(alice.client)["components"]["schemas"]["WebhookEndpointCreateRequest"]
+    assert component["properties"]["colour"] == {"type": "string", "maxLength": 8}
+    assert component["additionalProperties"] is False
+
+
+def test_a_field_added_to_an_output_is_rendered_and_documented(alice, monkeypatch):
+    monkeypatch.setitem(outputs.WebhookEndpoint._declared_fields, "pings", Int(source="pk"))
+    monkeypatch.setattr(outputs.WebhookEndpoint, "_plan", None)  # compiled again on next use
+    created = alice.client.post(
+        alice.url("webhooks"), {"url": "https://hooks.example.com/in"}, format="json"
+    )
+    assert created.status_code == 201
+    listed = alice.client.get(alice.url("webhooks")).json()["items"][0]
+    assert listed["pings"] == listed["id"]
+    component = _schema(alice.client)["components"]["schemas"]["WebhookEndpoint"]
+    assert component["properties"]["pings"] == {"type": "integer"}
+
+
+def test_an_input_names_every_problem_with_its_path():
+    with pytest.raises(PatchbayError) as refused:
+        WebhookEndpointCreate.parse(
+            {"url": "ftp://x", "events": ["connection.created", "nope", 3], "x": 1}
+        )
+    assert refused.value.status == 400
+    assert refused.value.code == "invalid_request"
+    assert [f.field for f in refused.value.fields] == ["x", "url", "events[1]", "events[2]"]
+    assert refused.value.message == "The request is not valid (4 problems)."
+
+
+@pytest.mark.parametrize("body", [[], "x", 3, None])
+def test_an_input_refuses_a_body_that_is_not_an_object(body):
+    with pytest.raises(PatchbayError) as refused:
+        WebhookEndpointCreate.parse(body)
+    assert [(f.field, f.message) for f in refused.value.fields] == [
+        ("body", "Must be a JSON object.")
+    ]
+
+
+def test_null_is_absent_unless_the_declaration_says_otherwise():
+    parsed = WebhookEndpointCreate.parse(
+        {"url": "https://hooks.example.com/in", "description": None}
+    )
+    assert parsed == {"url": "https://hooks.example.com/in", "description": ""}
+    with pytest.raises(PatchbayError) as refused:
+        WebhookEndpointCreate.parse({"url": "https://hooks.example.com/in", "events": None})
+    assert refused.value.fields[0].field == "events"

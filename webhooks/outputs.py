@@ -1,0 +1,63 @@
+"""What the webhooks API answers: one declaration per object, rendered by
+:meth:`core.wire.Output.render` and documented from the same classes. The signing secret
+is in the create and rotate answers only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.openapi import paginated
+from core.wire import Bool, Choice, Computed, Int, Output, StringList, Text, Timestamp, Uuid
+from webhooks import models
+from webhooks.inputs import EVENT_TYPES
+
+
+class WebhookEndpoint(Output):
+    id = Uuid(source="pk")
+    organisationId = Uuid(source="organisation_id")
+    url = Text()
+    description = Text()
+    events = StringList(choices=EVENT_TYPES, help_text="Event types to receive; empty: all.")
+    active = Bool()
+    createdAt = Timestamp(source="created_at")
+    updatedAt = Timestamp(source="updated_at")
+
+
+class WebhookEndpointCreated(WebhookEndpoint):
+    """The new endpoint with its signing secret, shown only here."""
+
+    secret = Text(help_text="`whsec_…`: shown only in this answer.")
+
+
+class WebhookSecret(Output):
+    secret = Text(help_text="The new `whsec_…` secret, shown only here.")
+
+
+class WebhookDelivery(Output):
+    id = Uuid(source="pk")
+    eventId = Uuid(source="event_id")
+    type = Choice(EVENT_TYPES, source="event.type")
+    status = Choice(("pending", "delivered", "dead"))
+    attempts = Int()
+    deliveredAt = Timestamp(source="delivered_at", allow_null=True)
+    deadAt = Timestamp(source="dead_at", allow_null=True)
+    lastAttemptAt = Timestamp(source="last_attempt_at", allow_null=True)
+    lastStatusCode = Int(source="last_status_code", allow_null=True)
+    lastError = Computed("last_error", Text(allow_null=True))
+    nextAttemptAt = Computed(
+        "next_attempt_at", Timestamp(allow_null=True, help_text="While pending.")
+    )
+    createdAt = Timestamp(source="created_at")
+
+    @staticmethod
+    def last_error(delivery: models.WebhookDelivery) -> Any:
+        return delivery.last_error or None
+
+    @staticmethod
+    def next_attempt_at(delivery: models.WebhookDelivery) -> Any:
+        pending = delivery.delivered_at is None and delivery.dead_at is None
+        return Timestamp().render_value(delivery.next_attempt_at) if pending else None
+
+
+WebhookEndpointPage = paginated("WebhookEndpointPage", WebhookEndpoint())
+WebhookDeliveryPage = paginated("WebhookDeliveryPage", WebhookDelivery())
