@@ -19,6 +19,7 @@ their type, length and format without help; their parsing is the project's.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -362,22 +363,14 @@ class Output(serializers.Serializer):
         if isinstance(field, Computed):
             method: Callable[[Any], Any] = getattr(cls, field.method)
             return method
-        path = str(field.source or name).split(".")
-
-        def read(instance: Any) -> Any:
-            for part in path:
-                instance = getattr(instance, part)
-            return instance
-
+        read = operator.attrgetter(str(field.source or name))  # C-fast, dotted paths too
         if isinstance(field, Output):
-            nested = type(field)
-            if getattr(field, "many", False):  # pragma: no cover - ListSerializer is the many
-                return lambda instance: [nested.render(item) for item in read(instance)]
-            return lambda instance: nested.render(read(instance))
+            nested = type(field).render
+            return lambda instance: None if (value := read(instance)) is None else nested(value)
         if isinstance(field, serializers.ListSerializer) and isinstance(field.child, Output):
-            item = type(field.child)
-            return lambda instance: [item.render(x) for x in _all(read(instance))]
-        if isinstance(field, WireField):
+            item = type(field.child).render
+            return lambda instance: [item(x) for x in _all(read(instance))]
+        if isinstance(field, WireField) and type(field).render_value is not WireField.render_value:
             convert = field.render_value
             return lambda instance: convert(read(instance))
         return read
