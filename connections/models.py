@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from credentials.fields import EncryptedJSONField
+from core.fields import EncryptedJSONField
 
 
 class ConnectionStatus(models.TextChoices):

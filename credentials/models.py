@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from credentials.fields import EncryptedJSONField
+from core.fields import EncryptedJSONField
 
 
 class CredentialType(models.TextChoices):

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from credentials.crypto import DecryptionError, KeyRing, envelope_kid
+from core.crypto import DecryptionError, KeyRing, envelope_kid
 from credentials.models import Credential
 from organisations.models import Organisation
 

@@ -43,7 +43,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core import outbound
-from credentials.crypto import DecryptionError
+from core.crypto import DecryptionError
 from webhooks.models import Event, WebhookDelivery
 from webhooks.signing import headers as signature_headers
 

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from credentials.fields import EncryptedJSONField
+from core.fields import EncryptedJSONField
 
 
 class EventType(models.TextChoices):

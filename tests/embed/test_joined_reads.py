@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.models import Model
 
 from connectors.models import AuthSchemeConfig
+from core.fields import Sealed
 from core.rows import Join, Source
-from credentials.fields import Sealed
 from credentials.models import Credential
 from embed.authentication import _SESSION_JOIN, session_for_token
 from embed.models import ConnectSession, EndUser, Hub

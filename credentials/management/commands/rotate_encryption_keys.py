@@ -15,8 +15,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
 
-from credentials.crypto import PREFIX, DecryptionError, key_ring
-from credentials.fields import EncryptedJSONField
+from core.crypto import PREFIX, DecryptionError, key_ring
+from core.fields import EncryptedJSONField
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], EncryptedJSONField]]:

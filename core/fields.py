@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import models
 
-from credentials.crypto import key_ring
+from core.crypto import key_ring
 
 
 class Sealed(str):
