@@ -6,7 +6,8 @@ from typing import Any
 
 from connections.models import Connection
 from connectors.representation import auth_scheme_config_repr
-from credentials.representation import credential_repr, iso
+from core.time import iso
+from credentials.representation import credential_repr
 
 
 def connection_repr(connection: Connection) -> dict[str, Any]:

@@ -35,9 +35,10 @@ from connections.services import (
 )
 from core.errors import FieldError, PatchbayError
 from core.openapi import LIST, READ, WRITE, responses
+from core.time import iso
 from core.validation import Problems, check_object, clean_text, join
 from credentials.openapi import credential
-from credentials.representation import credential_repr, iso
+from credentials.representation import credential_repr
 from embed.representation import embed_callback_context
 from embed.selectors import embed_authorisation_for_state
 from organisations.authentication import ApiKeyPrincipal

@@ -15,8 +15,8 @@ from django.http import HttpRequest
 
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.schemes import TYPED_KEYS, parse_auth_scheme_config
+from core.admin import redisplay_json
 from core.errors import PatchbayError
-from credentials.admin import redisplay_json
 
 # Secrets that belong in `secrets` or in a credential, never in the plain JSON
 # `settings` (which the admin and the API show).

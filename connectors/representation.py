@@ -7,7 +7,7 @@ from typing import Any
 
 from connectors.models import AuthSchemeConfig, Connector
 from connectors.schemes import TYPED_KEYS, validation_messages
-from credentials.representation import iso
+from core.time import iso
 
 
 def auth_scheme_config_repr(asc: AuthSchemeConfig) -> dict[str, Any]:

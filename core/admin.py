@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.template.response import TemplateResponse
 
 
@@ -29,3 +33,15 @@ def shown_once(
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def redisplay_json(form: forms.BaseForm, field_name: str, value: Any) -> None:
+    """Make a rejected JSON input redisplay as ``value`` instead of as typed.
+
+    Django redisplays invalid input verbatim, and what an operator typed into a
+    JSON box may be a secret pasted in the wrong place.
+    """
+    data = QueryDict(mutable=True)
+    data.update(form.data)
+    data[form.add_prefix(field_name)] = json.dumps(value, indent=2)
+    form.data = data

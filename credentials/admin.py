@@ -10,7 +10,6 @@ overwritten by what the form loaded.
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from django import forms
@@ -18,10 +17,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
+from core.admin import redisplay_json
 from core.errors import PatchbayError
 from credentials.models import Credential
 from credentials.services import (
@@ -34,18 +34,6 @@ from credentials.services import (
 from credentials.types import CREDENTIAL_TYPES, public_data, secret_keys
 
 SECRET_PREFIX = "secret_"
-
-
-def redisplay_json(form: forms.BaseForm, field_name: str, value: Any) -> None:
-    """Make a rejected JSON input redisplay as ``value`` instead of as typed.
-
-    Django redisplays invalid input verbatim, and what an operator typed into a
-    JSON box may be a secret pasted in the wrong place.
-    """
-    data = QueryDict(mutable=True)
-    data.update(form.data)
-    data[form.add_prefix(field_name)] = json.dumps(value, indent=2)
-    form.data = data
 
 
 def secret_names(credential: Credential) -> list[str]:

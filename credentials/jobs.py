@@ -19,8 +19,8 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.time import iso
 from credentials.models import Credential
-from credentials.representation import iso
 
 logger = logging.getLogger("patchbay.jobs")
 

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from core.time import iso
 from credentials.models import Credential
 from credentials.types import CREDENTIAL_TYPES, data_key_for, public_data
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z`` suffix, as the seeds show timestamps."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def credential_repr(credential: Credential) -> dict[str, Any]:

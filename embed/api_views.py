@@ -19,8 +19,8 @@ from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.openapi import LIST, READ, WRITE, responses
 from core.text import parse_uuid
+from core.time import iso
 from core.validation import Problems, check_object, clean_text, json_object
-from credentials.representation import iso
 from embed import selectors, services
 from embed.authentication import ConnectSessionAuthentication, ConnectSessionPrincipal
 from embed.models import EndUser, Hub

@@ -12,7 +12,7 @@ from django.utils import timezone
 from connections.models import AuthorisationRequest, AuthorisationStatus, Connection
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.oauth2 import OAuth2Config
-from credentials.representation import iso
+from core.time import iso
 from embed.models import EndUser, Hub
 
 # Longer than any token exchange can take (outbound timeouts are seconds).

@@ -26,8 +26,8 @@ from requests_oauthlib import OAuth2Session
 from connections.models import Connection, ConnectionCredential
 from core.errors import PatchbayError
 from core.outbound import OutboundError, guard, session
+from core.time import iso
 from credentials.models import Credential, CredentialType, token_expiry
-from credentials.representation import iso
 
 logger = logging.getLogger(__name__)
 
