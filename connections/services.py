@@ -22,7 +22,7 @@ from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.text import parse_uuid
 from credentials.models import Credential, CredentialType
-from credentials.selectors import credential_list
+from credentials.selectors import credential_list, credential_refused
 from organisations.models import Organisation
 
 MAX_CREDENTIALS = 20
@@ -73,6 +73,7 @@ def _resolve_links(
     credential_pks = [parse_uuid(ref.credential_id) for ref in refs]
     known = [pk for pk in credential_pks if pk is not None]
     if len(known) != len(credential_pks):
+        credential_refused(organisation=organisation, credential_id=None, connector_id=connector.pk)
         raise not_found("credential")
     configs = {
         c.config_id: c
@@ -89,6 +90,9 @@ def _resolve_links(
             raise not_found("auth scheme config")
         credential = credentials.get(pk)
         if credential is None:
+            credential_refused(
+                organisation=organisation, credential_id=pk, connector_id=connector.pk
+            )
             raise not_found("credential")
         allowed = CREDENTIAL_TYPES_FOR_SCHEME.get(config.type, frozenset())
         if credential.type not in allowed:

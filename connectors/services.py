@@ -23,7 +23,7 @@ from core.errors import FieldError, PatchbayError
 from core.text import parse_uuid
 from core.validation import Problems, clean_text, clean_url, join
 from credentials.models import Credential, CredentialType
-from credentials.selectors import credential_get
+from credentials.selectors import credential_get, credential_refused
 from credentials.services import oauth2_client_credential_create
 from organisations.models import Organisation
 
@@ -324,6 +324,12 @@ def _config_save(
     for ref in scheme.credential_refs:
         ref_path = ref.path  # already the full API path (parsed with the list prefix)
         if not _same_organisation(ref.organisation_id, organisation):
+            credential_refused(
+                organisation=organisation,
+                credential_id=ref.credential_id,
+                another_organisation=True,
+                connector_id=connector.pk,
+            )
             raise _reference_not_found(ref_path)
         try:
             credential = credential_get(
@@ -336,6 +342,12 @@ def _config_save(
             settings["grant"][ref.grant] = _grant_entry(credential, ref.client_id, item_path)
     for client in scheme.grant_clients:
         if not _same_organisation(client.organisation_id, organisation):
+            credential_refused(
+                organisation=organisation,
+                credential_id=None,
+                another_organisation=True,
+                connector_id=connector.pk,
+            )
             raise _reference_not_found(join(client.path, "organisationId"))
         credential = oauth2_client_credential_create(
             organisation=organisation,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -32,6 +33,10 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from core.logs import INFO, WARNING, refusal
+
+logger = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
@@ -47,6 +52,23 @@ class OutboundError(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+
+# A blocked address, a URL Patchbay must not call or an oversized answer point at a
+# misconfigured (or hostile) endpoint; a timeout or a failed connect is weather.
+_WARNING_KINDS = frozenset({"blocked", "invalid_url", "too_large"})
+
+
+def _refused(error: OutboundError, url: str, **ids: object) -> OutboundError:
+    """Log ``error`` with the host it was for (never the URL: paths and queries carry
+    secrets, webhook URLs often do) and return it, to be raised."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    level = WARNING if error.kind in _WARNING_KINDS else INFO
+    refusal(logger, error.kind, level=level, host=host, **ids)
+    return error
 
 
 class _BlockedAddress(Exception):  # deliberately not an OSError: urllib3 must not retry it
@@ -79,14 +101,27 @@ def check_url(url: str) -> None:
     """Refuse URLs Patchbay must never call (scheme, userinfo, insecure http)."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OutboundError("invalid_url", "Only http(s) URLs with a host can be called.")
+        raise _refused(
+            OutboundError("invalid_url", "Only http(s) URLs with a host can be called."),
+            url,
+            reason="scheme" if parts.hostname else "no_host",
+            scheme=parts.scheme[:16] or None,
+        )
     if parts.username is not None or parts.password is not None:
-        raise OutboundError("invalid_url", "URLs with user information are refused.")
+        raise _refused(
+            OutboundError("invalid_url", "URLs with user information are refused."),
+            url,
+            reason="userinfo",
+        )
     if parts.scheme == "http" and not (
         settings.PATCHBAY_ALLOW_INSECURE_HTTP and is_loopback_host(parts.hostname)
     ):
-        raise OutboundError(
-            "invalid_url", "Plain http is only allowed to loopback hosts in development."
+        raise _refused(
+            OutboundError(
+                "invalid_url", "Plain http is only allowed to loopback hosts in development."
+            ),
+            url,
+            reason="insecure_http",
         )
 
 
@@ -206,26 +241,40 @@ class GuardedAdapter(HTTPAdapter):
         cert: Any = None,
         proxies: Any = None,
     ) -> requests.Response:
-        check_url(request.url or "")
-        host = urlsplit(request.url or "").hostname or ""
+        url = request.url or ""
+        check_url(url)
+        host = urlsplit(url).hostname or ""
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
             literal = None
         if literal is not None and not address_allowed(str(literal)):
-            raise OutboundError("blocked", "That address is not reachable from Patchbay.")
+            raise _refused(
+                OutboundError("blocked", "That address is not reachable from Patchbay."),
+                url,
+                address=literal,
+            )
         try:
             return transport(
                 self, request, timeout=settings.PATCHBAY_HTTP_TIMEOUT, verify=verify, cert=cert
             )
-        except OutboundError:
+        except OutboundError as exc:  # too large, or cut at the deadline
+            _refused(exc, url, reason="deadline" if exc.kind == "timeout" else None)
             raise
-        except _BlockedAddress as exc:
-            raise OutboundError("blocked", "That address is not reachable from Patchbay.") from exc
+        except _BlockedAddress as exc:  # the name resolved to an address we do not call
+            raise _refused(
+                OutboundError("blocked", "That address is not reachable from Patchbay."),
+                url,
+                address=exc.args[0] if exc.args else None,
+            ) from exc
         except requests.Timeout as exc:
-            raise OutboundError("timeout", "The remote server did not answer in time.") from exc
+            raise _refused(
+                OutboundError("timeout", "The remote server did not answer in time."), url
+            ) from exc
         except requests.RequestException as exc:
-            raise OutboundError("connection", "Could not connect to the remote server.") from exc
+            raise _refused(
+                OutboundError("connection", "Could not connect to the remote server."), url
+            ) from exc
 
 
 def guard(http: requests.Session) -> requests.Session:
@@ -254,7 +303,10 @@ class GuardedSession(requests.Session):
         except OutboundError:
             raise
         except requests.RequestException as exc:
-            raise OutboundError("connection", "The request could not be sent.") from exc
+            raise _refused(
+                OutboundError("connection", "The request could not be sent."),
+                url.decode(errors="replace") if isinstance(url, bytes) else url,
+            ) from exc
 
 
 def session() -> requests.Session:

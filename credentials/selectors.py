@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.errors import not_found
+from core.logs import INFO, WARNING, refusal
 from core.text import parse_uuid
 from credentials.models import Credential
 from organisations.models import Organisation
+
+logger = logging.getLogger(__name__)
 
 
 def credential_list(*, organisation: Organisation, type: str | None = None) -> QuerySet[Credential]:
@@ -34,9 +39,31 @@ def credential_get(
     the same 404.
     """
     pk = parse_uuid(credential_id)
-    if pk is None:
-        raise not_found("credential")
-    credential = credential_list(organisation=organisation, type=type).filter(pk=pk).first()
+    credential = (
+        credential_list(organisation=organisation, type=type).filter(pk=pk).first() if pk else None
+    )
     if credential is None:
+        credential_refused(organisation=organisation, credential_id=credential_id)
         raise not_found("credential")
     return credential
+
+
+def credential_refused(
+    *,
+    organisation: Organisation,
+    credential_id: object,
+    another_organisation: bool = False,
+    **ids: object,
+) -> None:
+    """Log a credential a caller named that ``organisation`` does not have (unknown, expired
+    or another organisation's: the answer is the same 404). A warning when the caller named
+    another organisation outright; only a well-formed id is logged."""
+    refusal(
+        logger,
+        "not_found",
+        level=WARNING if another_organisation else INFO,
+        reason="another_organisation" if another_organisation else "unknown_credential",
+        credential_id=parse_uuid(credential_id),
+        organisation_id=organisation.pk,
+        **ids,
+    )

@@ -18,11 +18,14 @@ from connections.openapi import InitialiseRequestSerializer
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.openapi import LIST, READ, WRITE, responses
-from core.text import parse_uuid
 from core.time import iso
 from core.validation import Problems, check_object, clean_text, json_object
 from embed import selectors, services
-from embed.authentication import ConnectSessionAuthentication, ConnectSessionPrincipal
+from embed.authentication import (
+    ConnectSessionAuthentication,
+    ConnectSessionPrincipal,
+    check_session_hub,
+)
 from embed.models import EndUser, Hub
 from embed.openapi import (
     AuthorisationStatusSerializer,
@@ -235,8 +238,7 @@ class EmbedView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if parse_uuid(kwargs.get("hub_id")) != self.principal.session.hub_id:
-            raise not_found("hub")
+        check_session_hub(self.principal.session, kwargs.get("hub_id"))
 
     @property
     def principal(self) -> ConnectSessionPrincipal:

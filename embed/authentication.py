@@ -2,11 +2,15 @@
 
 Only connect session tokens are accepted here: an API key, a cookie or a token in
 the URL is not. Every failure — malformed, unknown, expired, revoked — is the same
-401 ``invalid_session``, so a caller learns nothing about which.
+401 ``invalid_session``, so a caller learns nothing about which; the log says which
+(``core.logs.refusal``, with the session and hub ids when the token names a session, never
+the token): a malformed or unknown token or a revoked session is a warning, a missing
+header or an expired session is not.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
@@ -16,13 +20,18 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from core.errors import not_found
+from core.logs import INFO, WARNING, refusal
 from core.rows import Join, Source
+from core.text import parse_uuid
 from embed.models import ConnectSession, EndUser, Hub
 from embed.services import SESSION_TOKEN_PREFIX, session_token_hash
 from organisations.authentication import bearer_token
 from organisations.models import Organisation
 
 MAX_TOKEN_LENGTH = 100
+
+logger = logging.getLogger(__name__)
 
 
 class InvalidSession(exceptions.AuthenticationFailed):
@@ -114,13 +123,48 @@ class ConnectSessionAuthentication(BaseAuthentication):
         try:
             token = bearer_token(request)
         except exceptions.AuthenticationFailed as exc:
+            refusal(logger, "invalid_session", reason="empty_bearer")
             raise InvalidSession() from exc
-        if token is None or not _well_formed(token):
+        if token is None:
+            refusal(logger, "invalid_session", reason="no_bearer")
+            raise InvalidSession()
+        if not _well_formed(token):
+            refusal(logger, "invalid_session", level=WARNING, reason="malformed_token")
             raise InvalidSession()
         session = session_for_token(token)
-        if session is None or not session.is_usable(timezone.now()):
+        if session is None:
+            refusal(logger, "invalid_session", level=WARNING, reason="unknown_token")
+            raise InvalidSession()
+        if not session.is_usable(timezone.now()):
+            revoked = session.revoked_at is not None
+            refusal(
+                logger,
+                "invalid_session",
+                level=WARNING if revoked else INFO,
+                reason="revoked_session" if revoked else "expired_session",
+                session_id=session.pk,
+                hub_id=session.hub_id,
+                organisation_id=session.hub.organisation_id,
+            )
             raise InvalidSession()
         return ConnectSessionPrincipal(session), session
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="patchbay-embed"'
+
+
+def check_session_hub(session: ConnectSession, hub_id: object) -> None:
+    """A session acts only in its own hub: any other hub id in the path is 404 ``not_found``
+    (logged as a warning: a session used against another hub is no accident)."""
+    if parse_uuid(hub_id) != session.hub_id:
+        refusal(
+            logger,
+            "not_found",
+            level=WARNING,
+            reason="another_hub",
+            session_id=session.pk,
+            hub_id=session.hub_id,
+            requested_hub_id=hub_id if isinstance(hub_id, str) else None,
+            organisation_id=session.hub.organisation_id,
+        )
+        raise not_found("hub")

@@ -1,7 +1,13 @@
-"""``Authorization: Bearer <api key>`` for the REST API (SPEC §3)."""
+"""``Authorization: Bearer <api key>`` for the REST API (SPEC §3).
+
+Every refusal is logged (``core.logs.refusal``, code ``unauthenticated``) with the key's
+prefix and id when known — never the key: a malformed, unknown, wrong, revoked key or a
+key in the URL is a warning, an expired key or an empty header is not.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -11,11 +17,14 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from core.logs import INFO, WARNING, refusal
 from organisations.keys import KEY_PREFIX, api_key_matches, split_key
 from organisations.models import ApiKey, Organisation
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 QUERY_KEY_NAMES = frozenset({"api_key", "apikey", "key", "access_token", "token", "authorization"})
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +53,16 @@ class ApiKeyPrincipal:
 def _refuse_key_in_query(request: Request) -> None:
     for name, values in request.query_params.lists():
         if name.lower() in QUERY_KEY_NAMES or any(str(v).startswith(KEY_PREFIX) for v in values):
+            # A key in a URL is a leaked key: name its prefix, so it can be revoked.
+            prefixes = {p for p in (split_key(str(v)) for v in values) if p is not None}
+            refusal(
+                logger,
+                "unauthenticated",
+                level=WARNING,
+                reason="api_key_in_query",
+                parameter=name[:32] if name.lower() in QUERY_KEY_NAMES else None,
+                api_key_prefix=",".join(sorted(prefixes)) or None,
+            )
             raise exceptions.AuthenticationFailed(
                 "API keys are only accepted in the Authorization header, never in the URL."
             )
@@ -70,22 +89,30 @@ def bearer_token(request: Any) -> str | None:
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
         _refuse_key_in_query(request)
-        token = bearer_token(request)
+        try:
+            token = bearer_token(request)
+        except exceptions.AuthenticationFailed:
+            refusal(logger, "unauthenticated", reason="empty_bearer")
+            raise
         if token is None:
             return None
         failure = exceptions.AuthenticationFailed("The API key is not valid.")
         prefix = split_key(token)
         if prefix is None:
+            refusal(logger, "unauthenticated", level=WARNING, reason="malformed_api_key")
             raise failure
         # prefix is unique, so no ORDER BY (``first()`` would add one).
         found = ApiKey.objects.select_related("organisation").filter(prefix=prefix).order_by()[:1]
         api_key = next(iter(found), None)
         if api_key is None or not api_key_matches(api_key, token):
+            _refused(api_key, "unknown_api_key" if api_key is None else "wrong_api_key", prefix)
             raise failure
         now = timezone.now()
         if api_key.revoked_at is not None:
+            _refused(api_key, "revoked_api_key", prefix)
             raise exceptions.AuthenticationFailed("The API key has been revoked.")
         if api_key.expires_at is not None and api_key.expires_at <= now:
+            _refused(api_key, "expired_api_key", prefix, level=INFO)
             raise exceptions.AuthenticationFailed("The API key has expired.")
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
             # At most one write a minute per key: the hot path stays read-only.
@@ -95,3 +122,15 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="patchbay"'
+
+
+def _refused(api_key: ApiKey | None, reason: str, prefix: str, level: int = WARNING) -> None:
+    refusal(
+        logger,
+        "unauthenticated",
+        level=level,
+        reason=reason,
+        api_key_prefix=prefix,
+        api_key_id=api_key.pk if api_key is not None else None,
+        organisation_id=api_key.organisation_id if api_key is not None else None,
+    )

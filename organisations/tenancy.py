@@ -6,6 +6,7 @@ path or in a body, answers 404 exactly as an id that does not exist.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -14,19 +15,34 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from core.errors import not_found
+from core.logs import WARNING, refusal
 from core.text import parse_uuid
 from organisations.authentication import ApiKeyPrincipal
 from organisations.models import Organisation
 
+logger = logging.getLogger(__name__)
+
 
 def organisation_for(request: Request, organisation_id: str) -> Organisation:
-    """The organisation named in the path, if the caller may act for it; else 404."""
+    """The organisation named in the path, if the caller may act for it; else 404.
+
+    An API key used under another organisation's id is logged as a warning."""
     wanted = parse_uuid(organisation_id)
     if wanted is None:
         raise not_found("organisation")
     user = request.user
     if isinstance(user, ApiKeyPrincipal):
         if user.organisation.pk != wanted:
+            refusal(
+                logger,
+                "not_found",
+                level=WARNING,
+                reason="another_organisation",
+                api_key_prefix=user.api_key.prefix,
+                api_key_id=user.api_key.pk,
+                organisation_id=user.organisation.pk,
+                requested_organisation_id=wanted,
+            )
             raise not_found("organisation")
         return user.organisation
     if getattr(user, "is_staff", False) and getattr(user, "is_active", False):

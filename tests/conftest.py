@@ -223,4 +223,59 @@ def assert_no_secrets(caplog: pytest.LogCaptureFixture) -> Any:
     return check
 
 
+# --- Refusal records ------------------------------------------------------------
+
+
+@dataclass
+class Refusals:
+    """The refusal records (``core.logs.refusal``) a test produced, and a grep for secrets."""
+
+    caplog: pytest.LogCaptureFixture
+
+    @property
+    def records(self) -> list[logging.LogRecord]:
+        return [r for r in self.caplog.records if hasattr(r, "refusal")]
+
+    def one(
+        self, level: int, code: str, reason: str | None = None, **ids: object
+    ) -> logging.LogRecord:
+        """The one refusal record with this code (and reason), at ``level``; its message and
+        its ``refusal_ids`` carry every id given."""
+        found = [
+            r
+            for r in self.records
+            if r.refusal == code  # type: ignore[attr-defined]
+            and (reason is None or r.refusal_ids.get("reason") == reason)  # type: ignore[attr-defined]
+        ]
+        assert len(found) == 1, [r.getMessage() for r in self.records]
+        record = found[0]
+        assert record.levelno == level, record.getMessage()
+        message = record.getMessage()
+        assert message.startswith(f"refused {code}")
+        if reason is not None:
+            assert f" reason={reason}" in message
+        for name, value in ids.items():
+            assert record.refusal_ids[name] == str(value), (name, message)  # type: ignore[attr-defined]
+            assert f" {name}={value}" in message
+        return record
+
+    def none_hold(self, *secret_values: str) -> None:
+        """No captured record holds any secret: not the formatted text, a message, its
+        arguments, an exception or a refusal's ids."""
+        texts = [self.caplog.text]
+        for r in self.caplog.records:
+            texts += [r.getMessage(), repr(r.args), repr(getattr(r, "refusal_ids", None))]
+            texts += [str(r.exc_info[1])] if r.exc_info and r.exc_info[1] else []
+        for secret in secret_values:
+            assert len(secret) >= 6, "give the whole secret"
+            for text in texts:
+                assert secret not in text, f"a secret leaked into a log record: {secret[:4]}…"
+
+
+@pytest.fixture
+def refusals(caplog: pytest.LogCaptureFixture) -> Refusals:
+    caplog.set_level(logging.DEBUG)
+    return Refusals(caplog)
+
+
 URL_RE = re.compile(r"https?://\S+")

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from logging import INFO, WARNING
 
 import pytest
 
@@ -15,9 +16,12 @@ from core.outbound import OutboundError
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        if self.path == "/big":
+        path = self.path.split("?")[0]
+        if path == "/big":
             body = b"x" * 2_000_000
-        elif self.path == "/slow":
+        elif path.startswith("/bytes-"):
+            body = b"x" * int(path.removeprefix("/bytes-"))
+        elif path == "/slow":
             time.sleep(2)
             body = b"late"
         elif self.path.startswith("/trickle-"):
@@ -98,6 +102,7 @@ def test_it_checks_the_address_actually_connected_to_not_only_the_name(server, s
         "::ffff:127.0.0.1",
         "fd00::1",
         "0.0.0.0",
+        "not-an-address",
     ],
 )
 def test_private_and_special_addresses_are_not_allowed(settings, address):
@@ -164,3 +169,65 @@ def test_it_ignores_proxies_from_the_environment(server, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://10.255.255.1:3128")
     monkeypatch.setenv("HTTPS_PROXY", "http://10.255.255.1:3128")
     assert outbound.session().get(f"{server}/ok").status_code == 200
+
+
+# --- Refusals leave a trace (core.logs.refusal) ----------------------------------------------
+
+
+# A webhook URL often carries its secret in the path or the query: only the host is logged.
+SECRET_PATH = "/hooks/T0-path-secret-4411?token=query-secret-9922"
+
+
+def _refused(url: str) -> OutboundError:
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(url)
+    return excinfo.value
+
+
+def test_a_blocked_literal_address_is_a_warning_with_host_and_address(settings, refusals):
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    assert _refused(f"https://169.254.169.254{SECRET_PATH}").kind == "blocked"
+    record = refusals.one(WARNING, "blocked", host="169.254.169.254", address="169.254.169.254")
+    assert record.name == "core.outbound"
+    refusals.none_hold("T0-path-secret-4411", "query-secret-9922")
+
+
+def test_a_name_resolving_to_a_blocked_address_is_a_warning(server, settings, refusals):
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    url = server.replace("127.0.0.1", "localhost") + SECRET_PATH
+    assert _refused(url).kind == "blocked"
+    refusals.one(WARNING, "blocked", host="localhost", address="127.0.0.1")
+    refusals.none_hold("T0-path-secret-4411", "query-secret-9922")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://user:pw-secret-5e5e@auth.example.com/token", "userinfo"),
+        ("ftp://auth.example.com/x", "scheme"),
+        ("http://auth.example.com/x", "insecure_http"),
+    ],
+)
+def test_a_url_never_called_is_a_warning(refusals, url, reason):
+    assert _refused(url).kind == "invalid_url"
+    refusals.one(WARNING, "invalid_url", reason, host="auth.example.com")
+    refusals.none_hold("pw-secret-5e5e")
+
+
+def test_an_oversized_answer_is_a_warning(server, settings, refusals):
+    settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES = 1000
+    assert _refused(f"{server}/bytes-5000?token=query-secret-9922").kind == "too_large"
+    refusals.one(WARNING, "too_large", host="127.0.0.1")
+    refusals.none_hold("query-secret-9922")
+
+
+def test_a_timeout_is_info(server, settings, refusals):
+    settings.PATCHBAY_HTTP_TIMEOUT = (1.0, 0.3)
+    assert _refused(f"{server}/slow?token=query-secret-9922").kind == "timeout"
+    refusals.one(INFO, "timeout", host="127.0.0.1")
+    refusals.none_hold("query-secret-9922")
+
+
+def test_a_good_call_leaves_no_refusal(server, refusals):
+    assert outbound.session().get(f"{server}/ok").status_code == 200
+    assert refusals.records == []

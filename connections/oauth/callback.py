@@ -11,10 +11,16 @@ Order matters, and is the security argument:
 3. RFC 9207 ``iss``, the provider's ``error``, and the client id are checked.
 4. The code is exchanged outside any transaction (no row lock held over the
    network), then the credential and connection are written in one transaction.
+
+Every refusal is logged here (``core.logs.refusal``), with the authorisation request,
+organisation and connector ids once the state names one — never the state or the code.
+A replayed, unknown or foreign state, a wrong issuer or client id and a failed exchange
+are warnings; a missing or expired state and a provider's own ``error`` are not.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +33,7 @@ from connections.oauth.initialise import check_client_id, state_hash, token_url_
 from connections.oauth.tokens import CodeExchange, provider_error_code, token_exchange
 from connectors.oauth2 import OAuth2Config
 from core.errors import FieldError, PatchbayError
+from core.logs import INFO, WARNING, refusal
 from core.text import has_control_characters
 from credentials.models import Credential
 from organisations.models import Organisation
@@ -40,6 +47,8 @@ _STATE = re.compile(r"^[A-Za-z0-9_\-.~]+$")
 _VSCHAR = re.compile(r"^[\x21-\x7e]+$")  # RFC 6749 Appendix A, without the space
 
 CALLBACK_PARAMS = ("code", "state", "error", "error_description", "error_uri", "iss")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,47 +68,72 @@ def _invalid_state(
     return PatchbayError("invalid_state", message, 400, [FieldError("state", message)])
 
 
+def _malformed(error: PatchbayError, reason: str, level: int = INFO) -> PatchbayError:
+    refusal(logger, error.code, level=level, reason=reason)
+    return error
+
+
 def callback_params_parse(query: Iterable[tuple[str, list[str]]]) -> CallbackParams:
     """Shape checks on a callback query, before anything touches the database."""
     values: dict[str, str] = {}
     for count, (name, items) in enumerate(query):
         if count >= MAX_PARAMS:
-            raise PatchbayError("invalid_request", "Too many query parameters.", 400)
+            raise _malformed(
+                PatchbayError("invalid_request", "Too many query parameters.", 400),
+                "too_many_parameters",
+            )
         if len(items) != 1:
-            raise PatchbayError(
-                "invalid_request",
-                "Query parameters may not be repeated.",
-                400,
-                [FieldError(name[:64], "Repeated.")],
+            raise _malformed(
+                PatchbayError(
+                    "invalid_request",
+                    "Query parameters may not be repeated.",
+                    400,
+                    [FieldError(name[:64], "Repeated.")],
+                ),
+                "repeated_parameter",
             )
         if name in CALLBACK_PARAMS:
             values[name] = items[0]
 
     state = values.get("state")
     if not state:
-        raise _invalid_state("The state is missing.")
+        raise _malformed(_invalid_state("The state is missing."), "missing_state")
     if len(state) > MAX_STATE_LENGTH or not _STATE.match(state):
-        raise _invalid_state("The state is malformed.")
+        raise _malformed(_invalid_state("The state is malformed."), "malformed_state", WARNING)
 
     code = values.get("code")
     if code is not None and (len(code) > MAX_CODE_LENGTH or not _VSCHAR.match(code)):
-        raise PatchbayError(
-            "invalid_request", "The code is malformed.", 400, [FieldError("code", "Malformed.")]
+        raise _malformed(
+            PatchbayError(
+                "invalid_request", "The code is malformed.", 400, [FieldError("code", "Malformed.")]
+            ),
+            "malformed_code",
+            WARNING,
         )
     iss = values.get("iss")
     if iss is not None and (len(iss) > p.MAX_URL_LENGTH or has_control_characters(iss)):
-        raise PatchbayError(
-            "invalid_issuer", "The iss parameter is malformed.", 400, [FieldError("iss", "Bad.")]
+        raise _malformed(
+            PatchbayError(
+                "invalid_issuer",
+                "The iss parameter is malformed.",
+                400,
+                [FieldError("iss", "Bad.")],
+            ),
+            "malformed_iss",
+            WARNING,
         )
     error = values.get("error")
     if error is not None:
         error = provider_error_code(error) or "provider_error"
     elif not code:
-        raise PatchbayError(
-            "invalid_request",
-            "The callback carries neither a code nor an error.",
-            400,
-            [FieldError("code", "Required.")],
+        raise _malformed(
+            PatchbayError(
+                "invalid_request",
+                "The callback carries neither a code nor an error.",
+                400,
+                [FieldError("code", "Required.")],
+            ),
+            "no_code_or_error",
         )
     description = values.get("error_description")
     if description is not None:
@@ -190,13 +224,63 @@ def authorisation_complete(
     """
     request = authorisation_consume(params.state, organisation=organisation)
     if request is None:
+        _log_unusable_state(params.state, organisation)
         raise _invalid_state()
     try:
         return _complete(request, params)
     except PatchbayError as error:
         # The state is spent: record why, for a widget polling the outcome (SPEC §8).
         authorisation_record_failure(request, error.code)
+        refusal(
+            logger,
+            error.code,
+            # A provider's ``error`` is the person's choice or the provider's; the rest
+            # (wrong issuer or client id, a failed exchange) is an attack or a misconfiguration.
+            level=INFO if isinstance(error, ProviderError) else WARNING,
+            reason="provider_error" if isinstance(error, ProviderError) else None,
+            authorisation_request_id=request.pk,
+            organisation_id=request.organisation_id,
+            connector_id=request.connector_id,
+            hub_id=request.hub_id,
+            provider_error=getattr(error, "provider_error", None),
+        )
         raise
+
+
+def _log_unusable_state(state: str, organisation: Organisation | None) -> None:
+    """Say why a state could not be consumed (one more query, on this path only): a replay
+    or another organisation's state is a warning, an expired one is not."""
+    caller = organisation.pk if organisation is not None else None
+    found = (
+        AuthorisationRequest.objects.filter(state_hash=state_hash(state))
+        .only("id", "organisation_id", "connector_id", "used_at", "expires_at")
+        .first()
+    )
+    if found is None:
+        refusal(
+            logger,
+            "invalid_state",
+            level=WARNING,
+            reason="unknown",
+            caller_organisation_id=caller,
+        )
+        return
+    if organisation is not None and found.organisation_id != organisation.pk:
+        reason, level = "another_organisation", WARNING
+    elif found.used_at is not None:
+        reason, level = "replayed", WARNING
+    else:
+        reason, level = "expired", INFO
+    refusal(
+        logger,
+        "invalid_state",
+        level=level,
+        reason=reason,
+        authorisation_request_id=found.pk,
+        organisation_id=found.organisation_id,
+        connector_id=found.connector_id,
+        caller_organisation_id=caller,
+    )
 
 
 def authorisation_record_failure(request: AuthorisationRequest, code: str) -> None:

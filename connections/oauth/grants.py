@@ -24,7 +24,7 @@ from connectors.oauth2 import OAuth2Config
 from core.errors import FieldError, PatchbayError, invalid, not_found
 from core.text import has_control_characters, parse_uuid
 from credentials.models import Credential, CredentialType
-from credentials.selectors import credential_list
+from credentials.selectors import credential_list, credential_refused
 from organisations.models import Organisation
 from webhooks.services import event_emit
 
@@ -136,6 +136,11 @@ def _password_credential(params: GrantParams) -> Credential:
         params.credential_organisation_id is not None
         and parse_uuid(params.credential_organisation_id) != params.organisation.pk
     ):
+        credential_refused(
+            organisation=params.organisation,
+            credential_id=params.credential_id,
+            another_organisation=True,
+        )
         raise not_found("credential")
     pk = parse_uuid(params.credential_id)
     credential = (  # expired credentials count as deleted
@@ -146,6 +151,7 @@ def _password_credential(params: GrantParams) -> Credential:
         else None
     )
     if credential is None:
+        credential_refused(organisation=params.organisation, credential_id=params.credential_id)
         raise not_found("credential")
     return credential
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import secrets
 import uuid as uuid_module
 from dataclasses import dataclass, field
@@ -26,9 +27,11 @@ from connections.oauth import params as p
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.oauth2 import OAuth2Config
 from core.errors import PatchbayError, invalid, not_found
+from core.logs import WARNING, refusal
 from core.rows import Join, Source
 from core.text import has_control_characters, parse_uuid
 from credentials.models import Credential, CredentialType
+from credentials.selectors import credential_refused
 from organisations.models import Organisation
 
 if TYPE_CHECKING:
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
 OFFLINE_ACCESS = "offline_access"
 DEFAULT_PROMPT = "login"
 CALLBACK_PATH = "/connections/oauth2/callback"
+
+logger = logging.getLogger(__name__)
 
 
 def default_redirect_uri() -> str:
@@ -412,11 +417,34 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
     )
 
     if client is None:
+        credential_refused(
+            organisation=params.organisation,
+            credential_id=params.credential_id,
+            another_organisation=(
+                parse_uuid(params.credential_organisation_id) != params.organisation.pk
+            ),
+            connector_id=config_row.connector_id,
+            hub_id=params.hub.pk if params.hub is not None else None,
+        )
         raise not_found("credential")
     credential = client
-    check_client_id(credential, params.client_id)
-    if params.hub is not None:
-        _check_hub_flow(params, config, credential)
+    try:
+        check_client_id(credential, params.client_id)
+        if params.hub is not None:
+            _check_hub_flow(params, config, credential)
+    except PatchbayError as error:
+        # Another client's id, or an end user naming another connector's client credential.
+        refusal(
+            logger,
+            error.code,
+            level=WARNING,
+            reason="not_the_grant_client" if error.code == "not_found" else None,
+            credential_id=credential.pk,
+            organisation_id=params.organisation.pk,
+            connector_id=config_row.connector_id,
+            hub_id=params.hub.pk if params.hub is not None else None,
+        )
+        raise
     token_url = token_url_for(config, credential)
     p.check_provider_url(token_url, "authSchemeConfig.tokenUrl")
 

@@ -127,7 +127,7 @@ def test_it_refuses_another_organisations_credential(charlie, hub, embed):
 
 
 @pytest.mark.django_db
-def test_it_refuses_another_connectors_client_credential(alice, hub, embed):
+def test_it_refuses_another_connectors_client_credential(alice, hub, embed, refusals):
     """An end user must not be able to have one provider's client secret sent to another."""
     other_client = f.client_credential(
         alice.organisation, client_id="other-client", client_secret="cs-other-secret-987654321"
@@ -148,6 +148,9 @@ def test_it_refuses_another_connectors_client_credential(alice, hub, embed):
     assert response.json()["code"] == "not_found"
     assert "cs-other-secret" not in response.content.decode()
     assert not AuthorisationRequest.objects.exists()
+    ids = {"credential_id": other_client.pk, "connector_id": hub.oauth2.pk, "hub_id": hub.id}
+    refusals.one(logging.WARNING, "not_found", "not_the_grant_client", **ids)
+    refusals.none_hold("cs-other-secret-987654321")
     # The organisation's backend may still choose the client credential (SPEC §5.1).
     org = alice.client.post(
         alice.url(f"connectors/{hub.oauth2.pk}/oauth2/initialise"), body, format="json"
