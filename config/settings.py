@@ -52,6 +52,10 @@ PATCHBAY_HTTP_TIMEOUT = (
 PATCHBAY_HTTP_MAX_RESPONSE_BYTES = env.int("PATCHBAY_HTTP_MAX_RESPONSE_BYTES", default=1_048_576)
 # Demo mode: serve the demo OAuth 2.0 provider from this process (make run).
 PATCHBAY_DEMO = env.bool("PATCHBAY_DEMO", default=False)
+# Where `manage.py demo` keeps the demo API key (owner-only), beside the dev .env.
+PATCHBAY_DEMO_KEY_FILE = Path(
+    env.str("PATCHBAY_DEMO_KEY_FILE", default=str(ENV_FILE.with_name(ENV_FILE.name + ".demo-key")))
+)
 if PATCHBAY_DEMO and not DEBUG and urlsplit(PATCHBAY_PUBLIC_URL).hostname not in _LOOPBACK:
     # The demo provider has a published password, lets any signed-in user register OAuth
     # applications, and does not insist on PKCE: never on a reachable server.

@@ -1,6 +1,7 @@
 """The demo host page: "the company's site", on another origin, embedding the connect widget.
 
-``manage.py demo_host`` (started by ``make run``) serves it on http://localhost:8001 while
+``manage.py demo_host`` (started by ``make run``) serves it on http://localhost:8001
+(``DEMO_HOST_PORT``) while
 Patchbay runs on http://127.0.0.1:8000, so the widget crosses origins exactly as it does
 on a real site. Its backend does what a company's backend does: it holds an API key and,
 when its page asks, mints a connect session for the signed-in user through Patchbay's API.
@@ -101,9 +102,11 @@ def handler(
     return Handler
 
 
-def serve(*, host: str, port: int, handler_class: type[BaseHTTPRequestHandler]) -> None:
-    with ThreadingHTTPServer((host, port), handler_class) as server:
-        server.serve_forever()
+def server(
+    *, host: str, port: int, handler_class: type[BaseHTTPRequestHandler]
+) -> ThreadingHTTPServer:
+    """The host page's server, bound (``OSError`` when the port is taken), not yet serving."""
+    return ThreadingHTTPServer((host, port), handler_class)
 
 
 PAGE = """<!doctype html>

@@ -5,6 +5,7 @@ same module runs the suite on SQLite (default) or PostgreSQL (DATABASE_URL).
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("DEBUG", "false")
@@ -18,6 +19,11 @@ os.environ.setdefault("PATCHBAY_ALLOW_PRIVATE_NETWORKS", "true")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("PATCHBAY_DEMO", "true")
 os.environ.setdefault("CONN_MAX_AGE", "0")
+# `manage.py demo` keeps its API key in a file: never the checkout's.
+os.environ.setdefault(
+    "PATCHBAY_DEMO_KEY_FILE",
+    os.path.join(tempfile.mkdtemp(prefix="patchbay-tests-"), "demo-key"),
+)
 
 from config.settings import *  # noqa: F403
 

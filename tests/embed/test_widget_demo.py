@@ -16,13 +16,13 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from demo import host
-from demo.management.commands.demo import HOST_ORIGIN, HUB_NAME
+from demo.services import HUB_NAME
 from embed.models import Hub
 from organisations.keys import api_key_create
 
 
-def run_demo() -> None:
-    call_command("demo", stdout=StringIO())
+def run_demo(*args: str) -> None:
+    call_command("demo", *args, stdout=StringIO())
 
 
 @pytest.mark.django_db
@@ -30,10 +30,24 @@ def test_the_demo_hub_offers_both_demo_connectors_to_the_demo_host_page():
     run_demo()
     run_demo()  # idempotent
     hub = Hub.objects.get(name=HUB_NAME)
-    assert hub.allowed_origins == [HOST_ORIGIN] == ["http://localhost:8001"]
+    assert hub.allowed_origins == ["http://localhost:8001"]
     assert sorted(c.name for c in hub.connectors.all()) == ["Demo API-key service", "Demo Provider"]
     types = sorted(c.auth_scheme_configs.get().type for c in hub.connectors.all())
     assert types == ["api-key", "oauth2"]
+
+
+@pytest.mark.django_db
+def test_the_demo_hub_is_framed_from_the_host_page_port_actually_used(client, monkeypatch):
+    run_demo("--host-port", "9001")
+    hub = Hub.objects.get(name=HUB_NAME)
+    assert hub.allowed_origins == ["http://localhost:9001"]
+    assert hub.return_urls == ["http://localhost:9001/"]
+    response = client.get(f"/embed/{hub.pk}/")
+    assert "frame-ancestors http://localhost:9001;" in response["Content-Security-Policy"] + ";"
+
+    monkeypatch.setenv("DEMO_HOST_PORT", "9002")  # what `make run DEMO_HOST_PORT=…` exports
+    run_demo()
+    assert Hub.objects.get(name=HUB_NAME).allowed_origins == ["http://localhost:9002"]
 
 
 @pytest.mark.django_db

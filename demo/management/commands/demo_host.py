@@ -1,24 +1,29 @@
 """``manage.py demo_host``: serve the demo host page on another origin (``make run`` does).
 
-Run ``manage.py demo`` first: it creates the demo hub this page embeds.
+Run ``manage.py demo`` first (with the same ``--host-port``): it creates the demo hub
+this page embeds, framed from this page's origin, and the demo API key its backend uses.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from demo import host
-from demo.management.commands.demo import HOST_ORIGIN, HUB_NAME, ORGANISATION_NAME
+from demo.services import (
+    DEFAULT_HOST_PORT,
+    HUB_NAME,
+    ORGANISATION_NAME,
+    demo_api_key,
+    host_origin,
+    remembered_key,
+)
 from embed.models import Hub
-from organisations.keys import api_key_create
-from organisations.models import ApiKey
-
-API_KEY_NAME = "demo host (manage.py demo_host)"
 
 
 class Command(BaseCommand):
@@ -26,7 +31,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default="127.0.0.1", help="address to listen on")
-        parser.add_argument("--port", type=int, default=8001)
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.environ.get("DEMO_HOST_PORT") or DEFAULT_HOST_PORT),
+            help="port to listen on (default: $DEMO_HOST_PORT, else %(default)s)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.PATCHBAY_DEMO:
@@ -39,16 +49,15 @@ class Command(BaseCommand):
         )
         if hub is None:
             raise CommandError("No demo hub: run `manage.py demo` first.")
-        # The site's backend holds its own key; retire the ones earlier runs made.
-        ApiKey.objects.filter(
-            organisation=hub.organisation, name=API_KEY_NAME, revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
-        key = api_key_create(organisation=hub.organisation, name=API_KEY_NAME).key
+        key = remembered_key()
+        if key is None or demo_api_key(hub.organisation) is None:
+            raise CommandError("No usable demo API key: run `manage.py demo` first.")
         patchbay = settings.PATCHBAY_PUBLIC_URL
-        own_origin = f"http://localhost:{options['port']}"
-        if own_origin != HOST_ORIGIN:
+        own_origin = host_origin(options["port"])
+        if own_origin not in hub.allowed_origins:
             self.stderr.write(
-                f"Note: the demo hub allows {HOST_ORIGIN} only; {own_origin} cannot frame it."
+                f"Note: the demo hub is framed from {', '.join(hub.allowed_origins)} only, not "
+                f"{own_origin}: run `manage.py demo --host-port {options['port']}` first."
             )
         handler_class = host.handler(
             own_origin=own_origin,
@@ -60,8 +69,19 @@ class Command(BaseCommand):
                 api_key=key,
             ),
         )
+        try:
+            server = host.server(
+                host=options["bind"], port=options["port"], handler_class=handler_class
+            )
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise CommandError(
+                f"Port {options['port']} on {options['bind']} is already in use: "
+                "choose another with --port (make run DEMO_HOST_PORT=…)."
+            ) from exc
         self.stdout.write(
             self.style.SUCCESS(f"Demo host page: {own_origin}/ (embeds {hub.name} from {patchbay})")
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            host.serve(host=options["bind"], port=options["port"], handler_class=handler_class)
+        with server, contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
