@@ -12,28 +12,40 @@ RUN_ENV := DEBUG=true PATCHBAY_DEMO=true PATCHBAY_ALLOW_INSECURE_HTTP=true \
 	PATCHBAY_ALLOW_PRIVATE_NETWORKS=true SECURE_SSL_REDIRECT=false \
 	PATCHBAY_PUBLIC_URL=http://$(HOST):$(PORT)
 
-.PHONY: run test install install-dev lint typecheck check bench clean
+.PHONY: run test install install-dev check-ports lint typecheck check bench clean
 
+# One line per step; pip prints its own progress (a first install takes about a minute).
 $(BIN)/python:
+	@echo "==> Creating the virtualenv in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "==> Upgrading pip"
+	$(BIN)/pip install --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@echo "==> Installing Patchbay and its dependencies into $(VENV)"
+	$(BIN)/pip install -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "==> Installing Patchbay with the dev extras into $(VENV)"
+	$(BIN)/pip install -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-run: install
-	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
-	$(RUN_ENV) $(BIN)/python manage.py demo
-	@echo "Demo host page (embeds the connect widget): http://localhost:$(DEMO_HOST_PORT)/"
-	$(RUN_ENV) $(BIN)/python manage.py demo_host --port $(DEMO_HOST_PORT) & host=$$!; \
+# Before anything is installed, migrated or loaded: a busy port (a `make run` already
+# running) is one line and a non-zero exit (demo/ports.py, standard library only).
+check-ports:
+	@$(PYTHON) -m demo.ports PORT=$(HOST):$(PORT) DEMO_HOST_PORT=127.0.0.1:$(DEMO_HOST_PORT)
+
+run: check-ports install
+	@echo "==> Migrating the demo database"
+	@$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	@echo "==> Loading the demo"
+	@$(RUN_ENV) $(BIN)/python manage.py demo --host-port $(DEMO_HOST_PORT)
+	@echo "==> Serving Patchbay on http://$(HOST):$(PORT)/ and the demo host page on http://localhost:$(DEMO_HOST_PORT)/ (Ctrl-C stops both)"
+	@$(RUN_ENV) $(BIN)/python manage.py demo_host --port $(DEMO_HOST_PORT) & host=$$!; \
 	trap 'kill $$host 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
