@@ -11,6 +11,9 @@ One function renews a token, whoever asks: the access-token endpoint
   Rotating providers invalidate a refresh token once used, so two concurrent
   refreshes would make one of them fail: the lock is what makes rotation safe. The
   lock is held at most for the outbound timeouts (``PATCHBAY_HTTP_*_TIMEOUT``).
+  SQLite has no row locks and locks the whole file for a transaction that has read,
+  so there (``make run``, whose provider is served by the same process) a lock of the
+  process serialises refreshes instead and no transaction spans the provider call.
 * **Rotation is atomic**: the new access and refresh tokens are written in the
   transaction that holds the lock; a response without ``refresh_token`` keeps the old.
 * **invalid_grant** (the provider refused the refresh token or password): the
@@ -334,6 +337,73 @@ def _failed(error: TokenRequestError | None, retry_after: int) -> TokenRefreshFa
     )
 
 
+def _refresh_precheck(
+    row: Credential,
+    current: AccessToken,
+    link: ConnectionCredential,
+    *,
+    force: bool,
+    seen: str | None,
+    now: datetime,
+) -> AccessToken | PatchbayError | None:
+    """What to answer without calling the provider, or None when the token must be renewed."""
+    if seen is not None and current.access_token != seen:
+        return current  # refreshed by someone else while we waited for the lock
+    if not force and not refresh_due(current, config_of(link), now=now):
+        return current
+    if link.connection.status == ConnectionStatus.NEEDS_REAUTH:
+        return ReauthorisationRequired(
+            message="The connection needs re-authorisation before it gets a new token."
+        )
+    retry_after = _retry_after(row, now)
+    if retry_after is not None:
+        return _failed(None, retry_after)
+    return None
+
+
+def _renewal(link: ConnectionCredential, data: dict[str, Any]) -> TokenSet | TokenRequestError:
+    """The provider's answer to a renewal: new tokens, or why there are none."""
+    try:
+        return _renew(token_source(link), data)
+    except TokenRequestError as exc:
+        return exc
+
+
+def _refresh_record(
+    row: Credential,
+    data: dict[str, Any],
+    current: AccessToken,
+    renewal: TokenSet | TokenRequestError,
+    *,
+    force: bool,
+    now: datetime,
+) -> AccessToken | PatchbayError:
+    """Write the outcome of a renewal onto the credential row (in the caller's transaction)."""
+    if isinstance(renewal, TokenRequestError):
+        exc = renewal
+        if (
+            exc.reason == "no_refresh_token"
+            and not force
+            and (current.expires_at is None or current.expires_at > now)
+        ):
+            return current  # nothing can renew it, but it still works
+        if exc.refused:
+            _record_refused(row, exc)
+            return _refused(exc)
+        _record_failed(row, exc, now)
+        return _failed(exc, int(cooldown().total_seconds()))
+    row.data = cast(Any, merged_token_data(data, renewal))
+    row.errors = []
+    row.refresh_failed_at = None
+    row.save()
+    logger.info(
+        "token refreshed credential=%s rotated=%s",
+        row.pk,
+        bool(renewal.refresh_token),
+    )
+    return AccessToken.from_credential(row)
+
+
 def _refresh_locked(
     locked: Credential,
     link: ConnectionCredential,
@@ -348,42 +418,50 @@ def _refresh_locked(
     outcome of a failure — errors, status, cooldown, events — must be kept).
     """
     current = AccessToken.from_credential(locked)
-    if seen is not None and current.access_token != seen:
-        return current  # refreshed by someone else while we waited for the lock
-    if not force and not refresh_due(current, config_of(link), now=now):
-        return current
-    if link.connection.status == ConnectionStatus.NEEDS_REAUTH:
-        return ReauthorisationRequired(
-            message="The connection needs re-authorisation before it gets a new token."
-        )
-    retry_after = _retry_after(locked, now)
-    if retry_after is not None:
-        return _failed(None, retry_after)
+    early = _refresh_precheck(locked, current, link, force=force, seen=seen, now=now)
+    if early is not None:
+        return early
     data = locked.data if isinstance(locked.data, dict) else {}
-    try:
-        tokens = _renew(token_source(link), data)
-    except TokenRequestError as exc:
-        if (
-            exc.reason == "no_refresh_token"
-            and not force
-            and (current.expires_at is None or current.expires_at > now)
-        ):
-            return current  # nothing can renew it, but it still works
-        if exc.refused:
-            _record_refused(locked, exc)
-            return _refused(exc)
-        _record_failed(locked, exc, now)
-        return _failed(exc, int(cooldown().total_seconds()))
-    locked.data = cast(Any, merged_token_data(data, tokens))
-    locked.errors = []
-    locked.refresh_failed_at = None
-    locked.save()
-    logger.info(
-        "token refreshed credential=%s rotated=%s",
-        locked.pk,
-        bool(tokens.refresh_token),
-    )
-    return AccessToken.from_credential(locked)
+    return _refresh_record(locked, data, current, _renewal(link, data), force=force, now=now)
+
+
+def _refresh_serialised(
+    link: ConnectionCredential, *, force: bool, seen: str | None, now: datetime
+) -> AccessToken | PatchbayError:
+    """The refresh where the database has no row locks (SQLite), under the process lock.
+
+    No transaction is open while the provider is called: SQLite locks the whole
+    database for as long as a transaction that has read holds it, and the provider may
+    be served by this very process writing to the same file (the demo's), so it could
+    never commit and the refresh would always fail with "database is locked". The
+    process lock serialises refreshes of one credential instead; the outcome is written
+    in a short transaction after re-reading the row, and a token that another process
+    stored meanwhile is kept and returned rather than overwritten.
+    """
+    row = _credential_row(link.credential_id)
+    current = AccessToken.from_credential(row)
+    early = _refresh_precheck(row, current, link, force=force, seen=seen, now=now)
+    if early is not None:
+        return early
+    data = row.data if isinstance(row.data, dict) else {}
+    renewal = _renewal(link, data)
+    with transaction.atomic():
+        row = _credential_row(link.credential_id)
+        stored = AccessToken.from_credential(row)
+        if stored.access_token != current.access_token:
+            logger.info("token refreshed meanwhile elsewhere credential=%s", row.pk)
+            return stored
+        return _refresh_record(row, data, current, renewal, force=force, now=now)
+
+
+def _credential_row(pk: Any, *, lock: bool = False) -> Credential:
+    queryset = Credential.objects.select_for_update() if lock else Credential.objects
+    row = queryset.filter(pk=pk).first()
+    if row is None:
+        raise PatchbayError(
+            "no_oauth2_credential", "The connection has no OAuth 2.0 token credential.", 400
+        )
+    return row
 
 
 _process_locks: dict[Any, threading.Lock] = {}
@@ -392,11 +470,8 @@ _process_locks_guard = threading.Lock()
 
 @contextmanager
 def _process_lock(key: Any) -> Iterator[None]:
-    """Where the database has no row locks (SQLite: one process, threads), serialise
-    refreshes of one credential within the process instead. A no-op elsewhere."""
-    if db_connection.features.has_select_for_update:
-        yield
-        return
+    """Serialise refreshes of one credential within the process (for SQLite: one
+    process, threads)."""
     with _process_locks_guard:
         lock = _process_locks.setdefault(key, threading.Lock())
     with lock:
@@ -406,7 +481,11 @@ def _process_lock(key: Any) -> Iterator[None]:
 def token_refresh(
     *, link: ConnectionCredential, force: bool = False, seen: str | None = None
 ) -> AccessToken:
-    """Refresh ``link``'s token credential now (``force``) or when it is due, under its row lock.
+    """Refresh ``link``'s token credential now (``force``) or when it is due, one at a time.
+
+    PostgreSQL: under the credential's row lock, held across the provider call. SQLite
+    (no row locks): under a lock of this process, with no transaction open across the
+    provider call (:func:`_refresh_serialised`).
 
     ``seen`` is the access token the caller read before asking: if the stored one differs
     once the lock is held, someone else refreshed it and that result is returned.
@@ -416,13 +495,14 @@ def token_refresh(
     retry_after = _retry_after(link.credential, now)
     if retry_after is not None:
         raise _failed(None, retry_after)  # cooling down: not even a lock
-    with _process_lock(link.credential_id), transaction.atomic():
-        locked = Credential.objects.select_for_update().filter(pk=link.credential_id).first()
-        if locked is None:
-            raise PatchbayError(
-                "no_oauth2_credential", "The connection has no OAuth 2.0 token credential.", 400
-            )
-        outcome = _refresh_locked(locked, link, force=force, seen=seen, now=now)
+    outcome: AccessToken | PatchbayError
+    if db_connection.features.has_select_for_update:
+        with transaction.atomic():
+            locked = _credential_row(link.credential_id, lock=True)
+            outcome = _refresh_locked(locked, link, force=force, seen=seen, now=now)
+    else:
+        with _process_lock(link.credential_id):
+            outcome = _refresh_serialised(link, force=force, seen=seen, now=now)
     if isinstance(outcome, PatchbayError):
         raise outcome
     return outcome
