@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.defaults import page_not_found, server_error
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 
 
 @never_cache
@@ -39,3 +50,28 @@ def internal_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespo
             status=500,
         )
     return server_error(request)
+
+
+class SchemaNegotiation(DefaultContentNegotiation):
+    """``?format=json`` / ``?format=yaml`` chooses the schema's format, as Swagger tools and
+    people expect: the API's own views ignore ``format`` (``URL_FORMAT_OVERRIDE`` is off)."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        asked = request.query_params.get("format")
+        return super().select_renderer(request, renderers, format_suffix or asked)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document: YAML by default; JSON for ``?format=json`` or an ``Accept`` of
+    ``application/json`` or ``application/vnd.oai.openapi+json``."""
+
+    content_negotiation_class = SchemaNegotiation
+    # `?format=json` with no preference answers plain `application/json` (browsers show it).
+    renderer_classes = [
+        OpenApiYamlRenderer,
+        OpenApiYamlRenderer2,
+        OpenApiJsonRenderer2,
+        OpenApiJsonRenderer,
+    ]
