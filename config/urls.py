@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from config import views
+from embed.callback_views import callback_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,7 +14,9 @@ urlpatterns = [
     path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v2/", include("config.api_router")),
-    path("connections/", include("connections.urls")),
+    # The OAuth 2.0 redirect URI registered at providers; the page lives in embed, which sits
+    # above connections, because an embed flow's page also tells the connect panel.
+    path("connections/oauth2/callback", callback_page, name="oauth2-callback"),
     path("embed/", include("embed.urls")),
 ]
 

@@ -1,13 +1,10 @@
-"""Connections API, OAuth 2.0 initialise and callbacks: parse, call the flow, answer."""
+"""Connections API, OAuth 2.0 initialise, grants and the API callback: parse, call the flow,
+answer. The browser callback page is :mod:`embed.callback_views`."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, status
 from rest_framework.request import Request
@@ -15,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connections import oauth
-from connections.models import AuthorisationRequest, Connection
+from connections.models import Connection
 from connections.openapi import (
     AccessTokenSerializer,
     ConnectionPageSerializer,
@@ -39,8 +36,6 @@ from core.time import iso
 from core.validation import Problems, check_object, clean_text, join
 from credentials.openapi import credential
 from credentials.representation import credential_repr
-from embed.representation import embed_callback_context
-from embed.selectors import embed_authorisation_for_state
 from organisations.authentication import ApiKeyPrincipal
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
@@ -157,70 +152,6 @@ class CallbackApiView(APIView):
             status=status.HTTP_201_CREATED,
             headers={"Cache-Control": "no-store"},
         )
-
-
-# The callback page shows provider text: nothing on it may run, load or be framed.
-CALLBACK_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Pragma": "no-cache",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-}
-
-
-@require_GET
-def callback_page(request: HttpRequest) -> HttpResponse:
-    """The browser redirect URI registered at providers: finish the flow, show the outcome."""
-    context: dict[str, Any]
-    params: oauth.CallbackParams | None = None
-    authorisation: AuthorisationRequest | None = None
-    try:
-        params = oauth.callback_params_parse(request.GET.lists())
-        outcome = oauth.authorisation_complete(params)
-    except PatchbayError as error:
-        if params is not None and error.code != "invalid_state":  # consumed: outcome recorded
-            authorisation = embed_authorisation_for_state(params.state)
-        cancelled = isinstance(error, oauth.ProviderError) and error.cancelled
-        context = {
-            "ok": False,
-            "cancelled": cancelled,
-            "code": error.code,
-            "message": error.message,
-            "description": error.description if isinstance(error, oauth.ProviderError) else None,
-        }
-        status_code = error.status
-    else:
-        context = {"ok": True, "connection": outcome.connection, "created": outcome.created}
-        status_code = 200
-        authorisation = outcome.authorisation_request
-    headers = CALLBACK_PAGE_HEADERS
-    if authorisation is not None and authorisation.hub_id is not None:
-        # An embed flow: the popup's script posts this to the panel (SPEC §8).
-        context.update(embed_callback_context(authorisation))
-        context["csp_nonce"] = secrets.token_urlsafe(16)
-        headers = _embed_callback_headers(context["csp_nonce"])
-    response = render(request, "connections/callback.html", context, status=status_code)
-    for header, value in headers.items():
-        response[header] = value
-    return response
-
-
-def _embed_callback_headers(nonce: str) -> dict[str, str]:
-    """The callback page of an embed flow runs one script, by nonce, that posts the outcome to
-    the panel that opened the popup. ``Cross-Origin-Opener-Policy: same-origin`` (Django's
-    default) would cut that opener link on arrival here, so this page leaves it be; the panel
-    also polls, for providers whose own pages cut it earlier."""
-    csp = CALLBACK_PAGE_HEADERS["Content-Security-Policy"]
-    return {
-        **CALLBACK_PAGE_HEADERS,
-        "Content-Security-Policy": f"{csp}; script-src 'nonce-{nonce}'",
-        "Cross-Origin-Opener-Policy": "unsafe-none",
-    }
 
 
 # --- Connections ------------------------------------------------------------------
