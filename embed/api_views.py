@@ -412,9 +412,9 @@ class EmbedInitialiseView(EmbedView):
             organisation=hub.organisation,
             connector_id=connector_id,
             body=request.data,
-            hub=hub,
-            end_user=self.end_user,
-            connect_session=self.principal.session,
+            hub_id=hub.pk,
+            end_user_id=self.end_user.pk,
+            connect_session_id=self.principal.session.pk,
         )
         result = oauth.authorisation_initialise(params)
         return Response(

@@ -15,11 +15,12 @@ import secrets
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection as db_connection
+from django.db import models
 from django.utils import timezone
 
 from connections.models import AuthorisationRequest, Connection
@@ -33,9 +34,6 @@ from core.text import has_control_characters, parse_uuid
 from credentials.models import Credential, CredentialType
 from credentials.selectors import credential_refused
 from organisations.models import Organisation
-
-if TYPE_CHECKING:
-    from embed.models import ConnectSession, EndUser, Hub
 
 OFFLINE_ACCESS = "offline_access"
 DEFAULT_PROMPT = "login"
@@ -81,10 +79,11 @@ class InitialiseParams:
     redirect_url: str | None = None
     auth_scheme_config_id: str | None = None
     connection_id: str | None = None
-    # Embed (SPEC §8): the hub, end user and connect session the connection is for.
-    hub: Hub | None = None
-    end_user: EndUser | None = None
-    connect_session: ConnectSession | None = None
+    # Embed (SPEC §8): the hub, end user and connect session the connection is for, by id:
+    # embed sits above connections, which knows them only as these foreign keys.
+    hub_id: uuid_module.UUID | None = None
+    end_user_id: uuid_module.UUID | None = None
+    connect_session_id: uuid_module.UUID | None = None
 
     @classmethod
     def from_body(
@@ -93,9 +92,9 @@ class InitialiseParams:
         organisation: Organisation,
         connector_id: str,
         body: object,
-        hub: Hub | None = None,
-        end_user: EndUser | None = None,
-        connect_session: ConnectSession | None = None,
+        hub_id: uuid_module.UUID | None = None,
+        end_user_id: uuid_module.UUID | None = None,
+        connect_session_id: uuid_module.UUID | None = None,
     ) -> InitialiseParams:
         """Parse the JSON body of an initialise request strictly (types, control characters)."""
         if not isinstance(body, dict):
@@ -134,9 +133,9 @@ class InitialiseParams:
             redirect_url=_string(body, "redirectUrl"),
             auth_scheme_config_id=_string(body, "authSchemeConfigId"),
             connection_id=_string(body, "connectionId"),
-            hub=hub,
-            end_user=end_user,
-            connect_session=connect_session,
+            hub_id=hub_id,
+            end_user_id=end_user_id,
+            connect_session_id=connect_session_id,
         )
 
 
@@ -284,13 +283,13 @@ def _config_and_client(params: InitialiseParams) -> tuple[AuthSchemeConfig, Cred
     if params.auth_scheme_config_id is not None:
         sql += " AND config.config_id = %s"
         args.append(params.auth_scheme_config_id)
-    if params.hub is not None:
+    if params.hub_id is not None:
         # Through a hub, only the connectors it offers exist (SPEC §8).
         sql += (
-            f" AND EXISTS (SELECT 1 FROM {_offered_table(params.hub)} AS offered"  # noqa: S608
+            f" AND EXISTS (SELECT 1 FROM {_offered_table()} AS offered"  # noqa: S608
             f" WHERE offered.hub_id = %s AND offered.connector_id = config.connector_id)"
         )
-        args.append(uuid.get_db_prep_value(params.hub.pk, db_connection))
+        args.append(uuid.get_db_prep_value(params.hub_id, db_connection))
     rows = _CONFIG_AND_CLIENT.fetch(sql + " LIMIT 2", args)
     if len(rows) > 1:
         raise invalid(
@@ -306,9 +305,12 @@ def _config_and_client(params: InitialiseParams) -> tuple[AuthSchemeConfig, Cred
     return found_config, _live(found_client, params.organisation)
 
 
-def _offered_table(hub: Hub) -> str:
-    """The table of the hub's offered connectors (looked up, so the flow need not import embed)."""
-    return str(db_connection.ops.quote_name(hub.connectors.through._meta.db_table))
+def _offered_table() -> str:
+    """The table of the hubs' offered connectors, through the connector's reverse relation
+    (``Connector.hubs``), so the flow need not import embed."""
+    relation = Connector._meta.get_field("hubs")
+    assert isinstance(relation, models.ManyToManyRel)
+    return str(db_connection.ops.quote_name(relation.through._meta.db_table))
 
 
 def _live(credential: Credential | None, organisation: Organisation) -> Credential | None:
@@ -323,7 +325,10 @@ def _live(credential: Credential | None, organisation: Organisation) -> Credenti
 
 def _explain_missing_config(params: InitialiseParams, connector_pk: uuid_module.UUID) -> NoReturn:
     """Why no oauth2 config matched: unknown or unoffered connector, not oauth2, or none."""
-    if params.hub is not None and not params.hub.connectors.filter(pk=connector_pk).exists():
+    if (
+        params.hub_id is not None
+        and not Connector.objects.filter(pk=connector_pk, hubs=params.hub_id).exists()
+    ):
         raise not_found("connector")
     others = AuthSchemeConfig.objects.filter(
         organisation=params.organisation, connector_id=connector_pk
@@ -424,13 +429,13 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
                 parse_uuid(params.credential_organisation_id) != params.organisation.pk
             ),
             connector_id=config_row.connector_id,
-            hub_id=params.hub.pk if params.hub is not None else None,
+            hub_id=params.hub_id,
         )
         raise not_found("credential")
     credential = client
     try:
         check_client_id(credential, params.client_id)
-        if params.hub is not None:
+        if params.hub_id is not None:
             _check_hub_flow(params, config, credential)
     except PatchbayError as error:
         # Another client's id, or an end user naming another connector's client credential.
@@ -442,7 +447,7 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
             credential_id=credential.pk,
             organisation_id=params.organisation.pk,
             connector_id=config_row.connector_id,
-            hub_id=params.hub.pk if params.hub is not None else None,
+            hub_id=params.hub_id,
         )
         raise
     token_url = token_url_for(config, credential)
@@ -456,8 +461,8 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
             organisation=params.organisation,
             connector_id=config_row.connector_id,
         )
-        if params.end_user is not None:  # an end user re-authorises only their own
-            connections = connections.filter(end_user=params.end_user)
+        if params.end_user_id is not None:  # an end user re-authorises only their own
+            connections = connections.filter(end_user_id=params.end_user_id)
         connection = connections.first()
         if connection is None:
             raise not_found("connection")
@@ -476,9 +481,9 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
         code_verifier=verifier,
         expected_issuer=config.issuer,
         connection=connection,
-        hub=params.hub,
-        end_user=params.end_user,
-        connect_session=params.connect_session,
+        hub_id=params.hub_id,
+        end_user_id=params.end_user_id,
+        connect_session_id=params.connect_session_id,
         expires_at=timezone.now() + timedelta(seconds=settings.PATCHBAY_STATE_TTL_SECONDS),
     )
     request.save(force_insert=True)
