@@ -17,6 +17,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from connections.events import connection_event
 from connections.models import (
     AuthorisationRequest,
     Connection,
@@ -25,7 +26,6 @@ from connections.models import (
 )
 from connections.oauth.refresh import token_refresh
 from connections.oauth.tokens import token_link
-from connections.services import connection_event
 from core.errors import PatchbayError
 
 

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from typing import Any, cast
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
-from django.utils import timezone
 
-from connections.models import (
-    AuthorisationRequest,
-    AuthorisationStatus,
-    Connection,
-    ConnectionCredential,
-    ConnectionStatus,
-)
-from connections.oauth.tokens import TokenSet
+from connections.events import connection_event
+from connections.models import Connection, ConnectionCredential
+from connections.oauth.revoke import connection_deletion_prepare
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.text import parse_uuid
@@ -211,8 +202,6 @@ def connection_delete(*, connection: Connection) -> None:
     revoked at the config's ``revokeUrl`` (RFC 7009), outside any transaction. A failed
     revocation is recorded (``connection.revocation_failed``) and changes nothing else.
     """
-    from connections.oauth.revoke import connection_deletion_prepare
-
     with transaction.atomic():
         token_ids = list(
             ConnectionCredential.objects.filter(
@@ -225,140 +214,3 @@ def connection_delete(*, connection: Connection) -> None:
             pk__in=ConnectionCredential.objects.values("credential_id")
         ).delete()
         deletion.record()
-
-
-def connection_event(*, connection: Connection, type: str) -> None:
-    """Emit a connection event to the organisation's webhooks, in the caller's transaction
-    (queued only if it commits). Ids and status only: never a credential's data."""
-    from webhooks.services import event_emit
-
-    event_emit(
-        organisation=connection.organisation,
-        type=type,
-        data={
-            "connectionId": str(connection.pk),
-            "connectorId": str(connection.connector_id),
-            "status": connection.status,
-        },
-    )
-
-
-def _free_name(organisation: Organisation, connector: Connector) -> str:
-    base = connector.name[:180]
-    taken = set(
-        Connection.objects.filter(
-            organisation=organisation, connector=connector, name__startswith=base
-        ).values_list("name", flat=True)
-    )
-    if base not in taken:
-        return base
-    return next(f"{base} ({n})" for n in range(2, len(taken) + 3) if f"{base} ({n})" not in taken)
-
-
-def connection_create_default_named(
-    *, organisation: Organisation, connector: Connector, end_user_id: Any = None
-) -> Connection:
-    """A new connection under the connector's first free default name. A concurrent
-    connection may take that name first: then it gets a random suffix, never a 409 for a
-    name nobody asked for. Call inside a transaction."""
-    name = _free_name(organisation, connector)
-    fields = {"organisation": organisation, "connector": connector, "end_user_id": end_user_id}
-    try:
-        with transaction.atomic():
-            return Connection.objects.create(name=name, **fields)
-    except IntegrityError:
-        return Connection.objects.create(name=f"{name[:185]} {secrets.token_hex(4)}", **fields)
-
-
-def connection_authorise(
-    *, authorisation_request: AuthorisationRequest, tokens: TokenSet
-) -> tuple[Connection, Credential, bool]:
-    """Store the tokens of a finished authorisation, in one transaction.
-
-    A new ``oauth2-token`` credential; then either a new connection linking it to the
-    oauth2 config, or the re-authorised connection with its token credential replaced
-    (the old one deleted) and its status back to active. Returns (connection,
-    credential, created).
-    """
-    request = authorisation_request
-    connector = request.connector
-    with transaction.atomic():
-        credential = Credential.objects.create(
-            organisation=request.organisation,
-            name=f"{connector.name[:150]} OAuth 2.0 token",
-            type=CredentialType.OAUTH2_TOKEN,
-            data=cast(Any, tokens.as_credential_data()),  # encrypted JSON; stubs see text
-            errors=[],
-        )
-        if request.connection_id is not None:
-            connection = (
-                Connection.objects.select_for_update()
-                .filter(pk=request.connection_id, organisation=request.organisation)
-                .first()
-            )
-            if connection is None:  # deleted since initialise (its request would be too)
-                raise not_found("connection")
-            _relink_token(connection, request, credential)
-            connection.status = ConnectionStatus.ACTIVE
-            connection.save(update_fields=["status", "updated_at"])
-            connection_event(connection=connection, type="connection.reauthorised")
-            _record_success(request, connection)
-            return connection, credential, False
-
-        connection = connection_create_default_named(
-            organisation=request.organisation,
-            connector=connector,
-            end_user_id=request.end_user_id,
-        )
-        ConnectionCredential.objects.create(
-            connection=connection,
-            auth_scheme_config=request.auth_scheme_config,
-            credential=credential,
-            client_credential=request.client_credential,
-            position=0,
-        )
-        connection_event(connection=connection, type="connection.created")
-        _record_success(request, connection)
-        return connection, credential, True
-
-
-def _record_success(request: AuthorisationRequest, connection: Connection) -> None:
-    """The outcome a polling widget reads (SPEC §8), in the caller's transaction."""
-    request.status = AuthorisationStatus.SUCCEEDED
-    request.result_connection = connection
-    request.error_code = ""
-    request.completed_at = timezone.now()
-    request.save(update_fields=["status", "result_connection", "error_code", "completed_at"])
-
-
-def _relink_token(
-    connection: Connection, request: AuthorisationRequest, credential: Credential
-) -> None:
-    link = (
-        ConnectionCredential.objects.filter(
-            connection=connection, auth_scheme_config=request.auth_scheme_config
-        )
-        .select_related("credential")
-        .first()
-    )
-    if link is None:
-        last = ConnectionCredential.objects.filter(connection=connection).aggregate(
-            top=Max("position")
-        )["top"]
-        ConnectionCredential.objects.create(
-            connection=connection,
-            auth_scheme_config=request.auth_scheme_config,
-            credential=credential,
-            client_credential=request.client_credential,
-            position=0 if last is None else last + 1,
-        )
-        return
-    old = link.credential
-    link.credential = credential
-    link.client_credential = request.client_credential
-    link.save(update_fields=["credential", "client_credential"])
-    if (
-        old.type == CredentialType.OAUTH2_TOKEN
-        and not ConnectionCredential.objects.filter(credential=old).exists()
-    ):
-        old.delete()

@@ -19,12 +19,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from connections.events import connection_event
 from connections.models import Connection, ConnectionCredential
-from connections.services import (
-    connection_create_default_named,
-    connection_delete,
-    connection_event,
-)
+from connections.naming import connection_create_default_named
+from connections.services import connection_delete
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
 from core.outbound import is_loopback_host

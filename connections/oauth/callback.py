@@ -30,6 +30,7 @@ from django.utils import timezone
 from connections.models import AuthorisationRequest, AuthorisationStatus, Connection
 from connections.oauth import params as p
 from connections.oauth.initialise import check_client_id, state_hash, token_url_for
+from connections.oauth.store import connection_authorise
 from connections.oauth.tokens import CodeExchange, provider_error_code, token_exchange
 from connectors.oauth2 import OAuth2Config
 from core.errors import FieldError, PatchbayError
@@ -291,8 +292,6 @@ def authorisation_record_failure(request: AuthorisationRequest, code: str) -> No
 
 
 def _complete(request: AuthorisationRequest, params: CallbackParams) -> AuthorisationOutcome:
-    from connections.services import connection_authorise
-
     config = OAuth2Config.from_settings(request.auth_scheme_config.settings)
     check_issuer(request, config, params.iss)
     if params.error is not None:

@@ -17,6 +17,7 @@ from typing import Any, cast
 from django.db import IntegrityError, transaction
 
 from connections.models import Connection, ConnectionCredential
+from connections.naming import free_name
 from connections.oauth.refresh import NON_INTERACTIVE_GRANTS, grant_fetch
 from connections.oauth.tokens import TokenExchangeFailed, TokenRequestError
 from connectors.models import AuthSchemeConfig, Connector
@@ -174,8 +175,6 @@ def connection_create_with_grant(params: GrantParams) -> Connection:
     ``unsupported_grant``), the name free (409). A provider failure is 502
     ``token_exchange_failed`` and stores nothing. Emits ``connection.created``.
     """
-    from connections.services import _free_name  # services import the flow package
-
     organisation = params.organisation
     connector_pk = parse_uuid(params.connector_id)
     connector = (
@@ -201,7 +200,7 @@ def connection_create_with_grant(params: GrantParams) -> Connection:
     else:
         password = None
     client = _grant_client(organisation, config)
-    name = params.name or _free_name(organisation, connector)
+    name = params.name or free_name(organisation, connector)
     if Connection.objects.filter(
         organisation=organisation, connector=connector, name=name
     ).exists():
