@@ -60,9 +60,9 @@ from connections.oauth.tokens import (
 )
 from connectors.models import AuthSchemeConfig
 from connectors.oauth2 import OAuth2Config
+from core.db import lock_next
 from core.errors import PatchbayError
 from core.text import parse_uuid
-from credentials.jobs import lock_next
 from credentials.models import Credential, CredentialType
 from webhooks.services import event_emit
 

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from requests.structures import CaseInsensitiveDict
 
-from connections.jobs import authorisation_requests_purge, jobs_run
+from connections.jobs import authorisation_requests_purge, credentials_expire, jobs_run
 from connections.models import (
     AuthorisationRequest,
     Connection,
@@ -30,7 +30,6 @@ from connections.models import (
     ConnectionStatus,
 )
 from connections.oauth.refresh import token_refresh_due
-from credentials.jobs import credentials_expire
 from credentials.models import Credential
 from tests.connections import factories as f
 from tests.lifecycle.conftest import age, events, token_of
