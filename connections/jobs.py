@@ -7,7 +7,7 @@ credentials), leased (webhook deliveries), or deleted idempotently
 (authorisation requests). An item that fails stays due or goes into a cooldown.
 
 A credential past its ``expires_at`` is deleted, whatever uses it: that is what
-setting ``expiresAt`` asks for. Its connection links go with it (cascade), and each
+setting ``expiresAt`` asks for. Its connection links go with it, and each
 connection that used it is marked ``error`` (it is missing a credential it was
 made with) rather than deleted, so the owner can see what happened and attach a
 new credential. Every deletion emits ``credential.expired`` with the reason and
@@ -25,7 +25,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from connections.models import AuthorisationRequest, Connection, ConnectionStatus
+from connections.models import (
+    AuthorisationRequest,
+    Connection,
+    ConnectionCredential,
+    ConnectionStatus,
+)
 from connections.oauth.refresh import token_refresh_due
 from core.db import lock_next
 from core.time import iso
@@ -92,6 +97,8 @@ def credential_expire(*, credential: Credential, reason: str = EXPIRED) -> list[
         reason,
         len(connection_ids),
     )
+    # The links are PROTECT (a credential in use is otherwise never deleted): they go first.
+    ConnectionCredential.objects.filter(credential=credential).delete()
     credential.delete()
     return connection_ids
 

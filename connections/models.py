@@ -21,8 +21,9 @@ class Connection(models.Model):
     organisation = models.ForeignKey(
         "organisations.Organisation", on_delete=models.CASCADE, related_name="connections"
     )
+    # PROTECT: a connector with connections is not deleted (connectors answers 409).
     connector = models.ForeignKey(
-        "connectors.Connector", on_delete=models.CASCADE, related_name="connections"
+        "connectors.Connector", on_delete=models.PROTECT, related_name="connections"
     )
     name = models.CharField(max_length=200)
     base_url = models.CharField(max_length=2048, blank=True)
@@ -60,8 +61,10 @@ class ConnectionCredential(models.Model):
     connection = models.ForeignKey(
         Connection, on_delete=models.CASCADE, related_name="connection_credentials"
     )
+    # PROTECT: a config or credential a connection uses is not deleted; the apps below
+    # answer 409 from the ProtectedError, without importing this one.
     auth_scheme_config = models.ForeignKey("connectors.AuthSchemeConfig", on_delete=models.PROTECT)
-    credential = models.ForeignKey("credentials.Credential", on_delete=models.CASCADE)
+    credential = models.ForeignKey("credentials.Credential", on_delete=models.PROTECT)
     # For an OAuth 2.0 token: the oauth2-client credential it was issued to, whose
     # secret refreshing it needs.
     client_credential = models.ForeignKey(

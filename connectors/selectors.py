@@ -3,11 +3,14 @@ number of queries (auth scheme configs are prefetched)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 
 from connectors.models import AuthSchemeConfig, Connector
 from core.errors import not_found
 from core.text import parse_uuid
+from credentials.models import Credential
 from organisations.models import Organisation
 
 
@@ -36,3 +39,25 @@ def auth_scheme_config_get(*, connector: Connector, config_id: str) -> AuthSchem
     if config is None:
         raise not_found("auth scheme config")
     return config
+
+
+def credential_named_by_config(sender: Any, *, credential: Credential, **kwargs: Any) -> str | None:
+    """Answers :data:`credentials.signals.credential_uses`: a config of the credential's
+    organisation names it (a grant's client, an mTLS certificate, OAuth 1.0a)."""
+    wanted = str(credential.pk)
+    configs = AuthSchemeConfig.objects.filter(
+        organisation_id=credential.organisation_id, type__in=["oauth2", "oauth1"]
+    ).values_list("settings", flat=True)
+    if any(wanted in _referenced_ids(settings) for settings in configs):
+        return "an auth scheme config"
+    return None
+
+
+def _referenced_ids(settings: Any) -> set[str]:
+    if not isinstance(settings, dict):
+        return set()
+    ids = {settings.get("mtlsCredentialId"), settings.get("credentialId")}
+    grant = settings.get("grant")
+    if isinstance(grant, dict):
+        ids |= {item.get("credentialId") for item in grant.values() if isinstance(item, dict)}
+    return {str(i) for i in ids if i}

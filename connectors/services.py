@@ -15,10 +15,11 @@ import uuid
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, ProtectedError
 
 from connectors.models import AuthSchemeConfig, Connector
 from connectors.schemes import CleanScheme, clean_config_id, parse_auth_scheme_config
+from core.db import is_protected
 from core.errors import FieldError, PatchbayError
 from core.text import parse_uuid
 from core.validation import Problems, clean_text, clean_url, join
@@ -196,19 +197,19 @@ def connector_delete(*, connector: Connector) -> None:
     """Delete a connector and its configs.
 
     A connector with connections is not deleted (409 ``connector_in_use``):
-    deleting it would silently delete every customer's connection and tokens.
+    deleting it would silently delete every customer's connection and tokens. The
+    connections' foreign keys are ``PROTECT``, so the deletion itself refuses.
     """
-    from connections.models import Connection
-
-    with transaction.atomic():
-        if Connection.objects.filter(connector=connector).exists():
-            raise PatchbayError(
-                "connector_in_use",
-                "The connector has connections; delete them first.",
-                status=409,
-            )
-        connector_id = connector.pk
-        connector.delete()
+    connector_id = connector.pk
+    try:
+        with transaction.atomic():
+            connector.delete()
+    except ProtectedError as exc:
+        raise PatchbayError(
+            "connector_in_use",
+            "The connector has connections; delete them first.",
+            status=409,
+        ) from exc
     logger.info("connector deleted id=%s", connector_id)
 
 
@@ -279,9 +280,8 @@ def auth_scheme_config_delete(*, auth_scheme_config: AuthSchemeConfig) -> None:
 
 
 def _config_in_use(config: AuthSchemeConfig) -> bool:
-    from connections.models import ConnectionCredential
-
-    return ConnectionCredential.objects.filter(auth_scheme_config=config).exists()
+    """A connection links it (through a ``PROTECT`` foreign key)."""
+    return is_protected(config)
 
 
 def _in_use() -> PatchbayError:
@@ -293,9 +293,11 @@ def _in_use() -> PatchbayError:
 
 
 def _config_delete(config: AuthSchemeConfig) -> None:
-    if _config_in_use(config):
-        raise _in_use()
-    config.delete()
+    # ProtectedError is an IntegrityError: answered here, never as a callers' name conflict.
+    try:
+        config.delete()
+    except ProtectedError as exc:
+        raise _in_use() from exc
 
 
 def _same_organisation(given: str | None, organisation: Organisation) -> bool:

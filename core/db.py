@@ -1,4 +1,4 @@
-"""Database helpers the apps share: row locks for the worker's jobs."""
+"""Database helpers the apps share: row locks for the worker's jobs, and "in use?"."""
 
 from __future__ import annotations
 
@@ -25,3 +25,17 @@ def lock_next(queryset: QuerySet[M]) -> M | None:
     elif features.has_select_for_update:
         queryset = queryset.select_for_update()
     return queryset.first()
+
+
+def is_protected(instance: models.Model) -> bool:
+    """Whether a row points at ``instance`` through an ``on_delete=PROTECT`` foreign key.
+
+    How an app asks "does anything above me still use this row?" without importing the
+    app above: the foreign key that app declares says so (one ``EXISTS`` per such key).
+    Deleting a protected row raises ``ProtectedError``; this asks without deleting.
+    """
+    return any(
+        relation.related_model._default_manager.filter(**{relation.field.name: instance}).exists()
+        for relation in instance._meta.related_objects
+        if relation.on_delete is models.PROTECT and not isinstance(relation.related_model, str)
+    )

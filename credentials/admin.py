@@ -384,8 +384,13 @@ class CredentialAdmin(admin.ModelAdmin[Credential]):
             obj.save(update_fields=["errors", "updated_at"])
 
     # Deleting goes through the service, as in the API: a credential a connection or a
-    # connector config still uses is kept (the admin would otherwise cascade the link away
-    # and leave an "active" connection with nothing to authenticate with).
+    # connector config still uses is kept, and the rest of a selection is deleted.
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # A connection's link is PROTECT, which Django's own check would turn into a refusal
+        # of the whole selection; delete_queryset keeps each credential in use instead.
+        deletable, counts, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        return deletable, counts, perms_needed, []
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None

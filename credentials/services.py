@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any, Final, cast
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
+from core.db import is_protected
 from core.errors import FieldError, PatchbayError
 from core.validation import (
     Problems,
@@ -30,6 +32,7 @@ from core.validation import (
 )
 from credentials.models import Credential, CredentialType
 from credentials.selectors import credential_get
+from credentials.signals import credential_uses
 from credentials.types import (
     CREDENTIAL_TYPES,
     DEFAULT_MAX_KEY_LENGTH,
@@ -428,32 +431,17 @@ def credential_update(
 
 
 def credential_references(*, credential: Credential) -> list[str]:
-    """What uses ``credential``: connections and auth scheme configs (by description)."""
-    from connections.models import ConnectionCredential
-    from connectors.models import AuthSchemeConfig
+    """What uses ``credential``: connections and auth scheme configs (by description).
 
-    uses: list[str] = []
-    if ConnectionCredential.objects.filter(credential=credential).exists():
-        uses.append("a connection")
-    wanted = str(credential.pk)
-    configs = AuthSchemeConfig.objects.filter(
-        organisation_id=credential.organisation_id, type__in=["oauth2", "oauth1"]
-    ).values_list("settings", flat=True)
-    for settings in configs:
-        if wanted in _referenced_ids(settings):
-            uses.append("an auth scheme config")
-            break
+    Both are in apps above this one: a connection links it through a ``PROTECT`` foreign
+    key (the only one that points at credentials), and an auth scheme config names it by
+    id in its settings, which connectors answers to :data:`credential_uses` for.
+    """
+    uses = ["a connection"] if is_protected(credential) else []
+    for _receiver, use in credential_uses.send(sender=Credential, credential=credential):
+        if use:
+            uses.append(str(use))
     return uses
-
-
-def _referenced_ids(settings: Any) -> set[str]:
-    if not isinstance(settings, dict):
-        return set()
-    ids = {settings.get("mtlsCredentialId"), settings.get("credentialId")}
-    grant = settings.get("grant")
-    if isinstance(grant, dict):
-        ids |= {item.get("credentialId") for item in grant.values() if isinstance(item, dict)}
-    return {str(i) for i in ids if i}
 
 
 def credential_delete(*, credential: Credential) -> None:
@@ -469,11 +457,18 @@ def credential_delete(*, credential: Credential) -> None:
     with transaction.atomic():
         uses = credential_references(credential=credential)
         if uses:
-            raise PatchbayError(
-                "credential_in_use",
-                f"The credential is used by {' and '.join(uses)}; remove those uses first.",
-                status=409,
-            )
+            raise _in_use(uses)
         credential_id = credential.pk
-        credential.delete()
+        try:
+            credential.delete()
+        except ProtectedError as exc:  # a connection linked it since
+            raise _in_use(["a connection"]) from exc
     logger.info("credential deleted id=%s", credential_id)
+
+
+def _in_use(uses: list[str]) -> PatchbayError:
+    return PatchbayError(
+        "credential_in_use",
+        f"The credential is used by {' and '.join(uses)}; remove those uses first.",
+        status=409,
+    )
