@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import FieldError, PatchbayError
+from core.text import parse_uuid
 from core.wire import field_errors
 
 # --- Parsing ----------------------------------------------------------------
@@ -219,8 +220,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, pk = raw.split("|", 1)
-        from core.text import parse_uuid
-
         parsed = parse_uuid(pk)
         if parsed is None:
             raise ValueError(pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from connections.models import AuthorisationRequest, Connection
+from connections.oauth.initialise import state_hash
 from connectors.models import AuthSchemeConfig, Connector
 from core.errors import not_found
 from core.text import parse_uuid
@@ -98,8 +99,6 @@ def end_user_authorisation_get(
 
 def embed_authorisation_for_state(state: str) -> AuthorisationRequest | None:
     """The embed authorisation request of a (well-formed, already consumed) state, if any."""
-    from connections.oauth.initialise import state_hash
-
     return (
         AuthorisationRequest.objects.filter(state_hash=state_hash(state), hub__isnull=False)
         .only(

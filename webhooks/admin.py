@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from core.admin import shown_once
 from core.errors import PatchbayError
+from core.validation import url_problem
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from webhooks.services import (
     EVENT_TYPES,
@@ -59,8 +60,6 @@ class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
         fields = ("organisation", "url", "description", "events", "active")
 
     def clean_url(self) -> str:
-        from core.validation import url_problem
-
         url = str(self.cleaned_data.get("url") or "")
         problem = url_problem(url)
         if problem is not None:
