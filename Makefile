@@ -12,7 +12,7 @@ RUN_ENV := DEBUG=true PATCHBAY_DEMO=true PATCHBAY_ALLOW_INSECURE_HTTP=true \
 	PATCHBAY_ALLOW_PRIVATE_NETWORKS=true SECURE_SSL_REDIRECT=false \
 	PATCHBAY_PUBLIC_URL=http://$(HOST):$(PORT)
 
-.PHONY: run test install install-dev check-ports lint typecheck check bench clean
+.PHONY: run test install install-dev check-ports lint typecheck layers check bench clean
 
 # One line per step; pip prints its own progress (a first install takes about a minute).
 $(BIN)/python:
@@ -59,7 +59,11 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy .
 
-check: lint typecheck test
+# Imports point down the layers only (README "Layers"; [tool.importlinter] in pyproject.toml).
+layers: install-dev
+	$(BIN)/lint-imports
+
+check: lint typecheck layers test
 
 bench: install-dev
 	$(BIN)/python bench/run.py
