@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from core.crypto import DecryptionError, KeyRing, envelope_kid
+from core.crypto import DecryptionError, KeyRing, envelope_kid, key_ring
 from credentials.models import Credential
 from organisations.models import Organisation
 
@@ -81,6 +81,36 @@ def test_it_refuses_a_ciphertext_copied_into_another_row(alice, charlie, other_o
     assert SECRET not in str(excinfo.value)
     # The source row still decrypts: the refusal is about the row, not the key.
     assert Credential.objects.get(pk=source.pk).data["clientSecret"] == SECRET
+
+
+def test_it_refuses_a_ciphertext_reparented_to_another_organisation_with_the_same_pk(
+    alice, charlie
+):
+    """The row id alone does not bind a value: moved to another organisation (same pk,
+    same table, same bytes), it no longer decrypts."""
+    credential = _credential(alice.organisation)
+    Credential.objects.filter(pk=credential.pk).update(organisation=charlie.organisation)
+
+    moved = Credential.objects.get(pk=credential.pk)
+    assert moved.organisation_id == charlie.organisation.pk
+    with pytest.raises(DecryptionError) as excinfo:
+        _ = moved.data
+    assert SECRET not in str(excinfo.value)
+    # Moved back, it decrypts again: the organisation is what refused it.
+    Credential.objects.filter(pk=credential.pk).update(organisation=alice.organisation)
+    assert Credential.objects.get(pk=credential.pk).data["clientSecret"] == SECRET
+
+
+@pytest.mark.parametrize("prefix", ["pb0", "pb2", "PB1", "x"])
+def test_it_refuses_a_stored_value_without_the_pb1_prefix(alice, prefix):
+    """The same key id and sealed bytes under another scheme marker are not read."""
+    credential = _credential(alice.organisation)
+    envelope = _raw_column("credentials_credential", "data", credential.pk)
+    _, kid, blob = envelope.split(":", 2)
+    Credential.objects.filter(pk=credential.pk).update(data=f"{prefix}:{kid}:{blob}")
+    with pytest.raises(DecryptionError, match="Not a Patchbay ciphertext"):
+        _ = Credential.objects.get(pk=credential.pk).data
+    assert envelope_kid(f"{prefix}:{kid}:{blob}") is None
 
 
 @pytest.mark.parametrize("blob", ["", "AAAA", base64.urlsafe_b64encode(b"n" * 27).decode()])
@@ -191,3 +221,14 @@ def test_rotation_reports_values_it_cannot_decrypt_and_still_rotates_the_rest(al
 def test_it_refuses_a_malformed_key_ring(spec, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         KeyRing.parse(spec)
+
+
+@pytest.mark.parametrize("size", [16, 24, 31, 33, 64])
+def test_it_loads_only_a_32_byte_key(size, settings):
+    """AES-GCM would accept 16- and 24-byte keys (AES-128/192); Patchbay loads only AES-256."""
+    spec = f"k1:{base64.b64encode(os.urandom(size)).decode()}"
+    with pytest.raises(ImproperlyConfigured, match=r"'k1' must be 32 bytes \(AES-256\)"):
+        KeyRing.parse(spec)
+    settings.PATCHBAY_ENCRYPTION_KEYS = f"{_key('k0')},{spec}"  # not even as an old key
+    with pytest.raises(ImproperlyConfigured, match="must be 32 bytes"):
+        key_ring()
