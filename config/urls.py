@@ -9,6 +9,7 @@ from config import views
 from embed.callback_views import callback_page
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("api/schema/", views.SchemaView.as_view(), name="schema"),

@@ -3,9 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found, server_error
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
@@ -28,6 +31,26 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:  # any database failure means "not healthy"
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """``/``: what this server is and where to go; in demo mode, the walkthrough's values
+    (all but the API key: this page is for anyone who can reach the server)."""
+    context: dict[str, Any] = {"demo": settings.PATCHBAY_DEMO}
+    if settings.PATCHBAY_DEMO:
+        from demo.selectors import WALKTHROUGH, walkthrough_shown
+        from demo.services import PROVIDER_PASSWORD, PROVIDER_USERNAME, key_file
+
+        shown = walkthrough_shown()
+        if shown is not None:
+            context["walkthrough"] = [
+                (name, value, WALKTHROUGH[name]) for name, value in shown.values.items()
+            ]
+            context["host_page"] = shown.host_page
+            context["key_file"] = key_file().name
+        context["provider_login"] = f"{PROVIDER_USERNAME} / {PROVIDER_PASSWORD}"
+    return render(request, "home.html", context)
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -85,7 +85,7 @@ def walkthrough_shown() -> Walkthrough | None:
             connector=str(config.connector_id),
             client=str(grant.get("credentialId") or ""),
             client_id=str(grant.get("clientId") or ""),
-            key=f"printed by `make run`, kept in {key_file().name}",
+            key=f"(printed by make run, kept in {key_file().name})",
         ),
         host_page=f"{origins[0]}/" if origins else None,
     )
