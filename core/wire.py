@@ -125,7 +125,7 @@ class WireField(serializers.Field):
             if self.null_message is not None:
                 raise serializers.ValidationError(self.null_message)
             if self.null_as is not empty:
-                return True, self.null_as
+                return True, self.null_as() if callable(self.null_as) else self.null_as
             if self.required:
                 self.fail("required")
             raise SkipField()
@@ -145,7 +145,7 @@ class Text(WireField, serializers.CharField):
         self.multiline = multiline
         required = kwargs.get("required", False)
         kwargs.setdefault("allow_blank", not required)
-        if required:
+        if required or not kwargs["allow_blank"]:  # not blank: required when present
             kwargs.setdefault("min_length", 1)
         # The length validators DRF adds stay (the document reads them); the project's rules
         # below refuse first, with its own words.
@@ -162,7 +162,7 @@ class Text(WireField, serializers.CharField):
                 "",
                 p,
                 max_length=self.max_length or 512,
-                required=self.required,
+                required=self.required or not self.allow_blank,
                 multiline=self.multiline,
             ),
         )
@@ -309,6 +309,7 @@ class Input(serializers.Serializer):
     client may send back from a response, which are ignored)."""
 
     echo: ClassVar[frozenset[str]] = frozenset()
+    unknown_message: ClassVar[str] = "Unknown field."
 
     @classmethod
     def parse(cls, data: Any, *, partial: bool = False, code: str = "invalid_request") -> Any:
@@ -320,21 +321,37 @@ class Input(serializers.Serializer):
             raise invalid_request(field_errors(serializer.errors), code)
         return serializer.validated_data
 
+    def check(self, data: Mapping[str, Any], values: dict[str, Any]) -> Mapping[str, Any]:
+        """Rules across fields, as problems keyed by field name (or ``NON_FIELD``). Unlike
+        DRF's ``validate`` it runs when some fields failed too (``values`` holds those that
+        parsed), so every problem of a body is reported at once, at its field's place."""
+        return {}
+
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, Mapping):
             raise serializers.ValidationError({NON_FIELD: ["Must be a JSON object."]})
         unknown = {
-            key: ["Unknown field."]
+            key: [self.unknown_message]
             for key in data
             if key not in self.fields and key not in self.echo
         }
-        try:
-            values = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            detail = exc.detail if isinstance(exc.detail, Mapping) else {NON_FIELD: exc.detail}
-            raise serializers.ValidationError({**unknown, **detail}) from exc
-        if unknown:
-            raise serializers.ValidationError(unknown)
+        values: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for field in self._writable_fields:
+            try:
+                value = field.run_validation(field.get_value(data))
+            except serializers.ValidationError as exc:
+                errors[str(field.field_name)] = exc.detail
+            except SkipField:
+                continue
+            else:
+                self.set_value(values, field.source_attrs, value)
+        for key, detail in self.check(data, values).items():
+            errors[key] = _merged(errors.get(key), detail)
+        if unknown or errors:
+            declared: list[str] = list(self.fields)
+            ordered = {name: errors.pop(name) for name in declared if name in errors}
+            raise serializers.ValidationError({**unknown, **ordered, **errors})
         return values
 
 
@@ -377,6 +394,17 @@ class Output(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return self.render(instance)
+
+
+def _merged(first: Any, then: Any) -> Any:
+    """Two error details of one key as one (lists joined, mappings merged by key)."""
+    if first is None:
+        return then
+    if isinstance(first, Mapping) or isinstance(then, Mapping):
+        a = first if isinstance(first, Mapping) else {NON_FIELD: first}
+        b = then if isinstance(then, Mapping) else {NON_FIELD: then}
+        return {**a, **{key: _merged(a.get(key), value) for key, value in b.items()}}
+    return [*first, *then]
 
 
 def _all(value: Any) -> Iterable[Any]:

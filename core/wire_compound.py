@@ -1,0 +1,177 @@
+"""Compound wire fields of :mod:`core.wire`: an object nested at a key, a list of objects,
+and an object whose ``type`` picks its declaration (``oneOf`` in the document).
+
+The same declarations validate, render and document: a :class:`Nested` object is parsed by
+its :class:`~core.wire.Input` class and, on output, a stored mapping of that shape is
+rendered with the declared keys only (write-only ones left out), through a plan compiled
+once per class. :class:`OneOf` and :class:`OneOfOutput` are documented as ``oneOf`` their
+variants with a ``discriminator``, as drf-spectacular's ``PolymorphicProxySerializer`` is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, cast
+
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from core.wire import NON_FIELD, Choice, Input, Output, WireField
+
+_Plan = list[tuple[str, Callable[[Any], Any] | None]]
+_PLANS: dict[type[Input], _Plan] = {}
+
+
+def render_mapping(declaration: type[Input], value: Any) -> Any:
+    """A stored mapping of ``declaration``'s shape as answered: the declared keys it has,
+    write-only ones left out, nested objects rendered alike."""
+    if not isinstance(value, Mapping):
+        return value
+    plan = _PLANS.get(declaration)
+    if plan is None:
+        plan = _PLANS[declaration] = [
+            (name, field.render_value if isinstance(field, (Nested, ListOf)) else None)
+            for name, field in declaration._declared_fields.items()
+            if not field.write_only
+        ]
+    out: dict[str, Any] = {}
+    for key, convert in plan:
+        if key in value:
+            item = value[key]
+            out[key] = item if convert is None else convert(item)
+    return out
+
+
+class Nested(WireField):
+    """A JSON object declared by the :class:`~core.wire.Input` class ``declaration``."""
+
+    def __init__(self, declaration: type[Input], **kwargs: Any) -> None:
+        self.declaration = declaration
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        return self.declaration().run_validation(data)
+
+    def render_value(self, value: Any) -> Any:
+        return None if value is None else render_mapping(self.declaration, value)
+
+
+class ListOf(WireField, serializers.ListField):
+    """At most ``max_items`` objects, each a ``child`` (a :class:`Nested` or an
+    :class:`~core.wire.Input`); ``message`` answers a value that is not a list."""
+
+    def __init__(
+        self,
+        child: serializers.Field,
+        *,
+        max_items: int,
+        message: str = "Must be a list of objects.",
+        too_many: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.message = message
+        self.too_many = too_many or f"Must have at most {max_items} items."
+        super().__init__(child=child, max_length=max_items, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, list):
+            raise serializers.ValidationError([self.message])
+        if self.max_length is not None and len(data) > self.max_length:
+            raise serializers.ValidationError([self.too_many])
+        values: list[Any] = []
+        errors: dict[int, Any] = {}
+        for index, item in enumerate(data):
+            try:
+                if item is None:  # not an absent value here: an item that is not an object
+                    raise serializers.ValidationError({NON_FIELD: ["Must be a JSON object."]})
+                values.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                errors[index] = exc.detail
+        if errors:
+            raise serializers.ValidationError(cast(Any, errors))
+        return values
+
+    def render_value(self, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        if isinstance(self.child, WireField):
+            convert = self.child.render_value
+            return [convert(item) for item in value]
+        return list(value)
+
+
+class OneOf(Input):
+    """A JSON object whose ``discriminator`` key picks the :class:`~core.wire.Input` class
+    in ``variants`` that declares the whole object. Keys that no variant knows are unknown
+    even when the discriminator is missing or wrong; otherwise the variant judges them."""
+
+    discriminator: ClassVar[str] = "type"
+    variants: ClassVar[Mapping[str, type[Input]]] = {}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError({NON_FIELD: ["Must be a JSON object."]})
+        choice = Choice(self.variants, required=True)
+        try:
+            kind = choice.run_validation(data.get(self.discriminator, empty))
+        except serializers.ValidationError as exc:
+            known = {self.discriminator}
+            for variant in self.variants.values():
+                known |= {*variant._declared_fields, *variant.echo}
+            unknown = {key: [self.unknown_message] for key in data if key not in known}
+            raise serializers.ValidationError({**unknown, self.discriminator: exc.detail}) from exc
+        return self.variants[kind]().run_validation(data)
+
+
+class OneOfOutput(Output):
+    """A response object rendered by the :class:`~core.wire.Output` class in ``variants``
+    that the object's attribute ``discriminator`` names."""
+
+    discriminator: ClassVar[str] = "type"
+    variants: ClassVar[Mapping[str, type[Output]]] = {}
+
+    @classmethod
+    def render(cls, instance: Any) -> dict[str, Any]:
+        return cls.variants[getattr(instance, cls.discriminator)].render(instance)
+
+
+def _one_of(auto_schema: Any, direction: Any, target: Any) -> dict[str, Any]:
+    refs = {
+        key: auto_schema.resolve_serializer(variant(), direction).ref
+        for key, variant in target.variants.items()
+    }
+    return {
+        "oneOf": list(refs.values()),
+        "discriminator": {
+            "propertyName": target.discriminator,
+            "mapping": {key: ref["$ref"] for key, ref in refs.items()},
+        },
+    }
+
+
+class OneOfExtension(OpenApiSerializerExtension):
+    target_class = "core.wire_compound.OneOf"
+    match_subclasses = True
+    priority = 1  # before core.wire's InputExtension, which matches these too
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return _one_of(auto_schema, direction, self.target)
+
+
+class OneOfOutputExtension(OpenApiSerializerExtension):
+    target_class = "core.wire_compound.OneOfOutput"
+    match_subclasses = True
+    priority = 1
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return _one_of(auto_schema, direction, self.target)
+
+
+class NestedExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.wire_compound.Nested"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:
+        component = auto_schema.resolve_serializer(self.target.declaration(), direction)
+        return component.ref
