@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from connections.models import ConnectionStatus
-from connectors.openapi import auth_scheme_config
+from connectors.outputs import AuthSchemeConfig
 from core.openapi import DocSerializer, EnumField, paginated
 from credentials.openapi import credential
 
@@ -15,7 +15,7 @@ class ConnectionCredentialSerializer(DocSerializer):
     """One credential of a connection, with the auth scheme config it is applied through."""
 
     id = serializers.UUIDField()
-    authSchemeConfig = auth_scheme_config()
+    authSchemeConfig = AuthSchemeConfig()
     credential = credential()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connections.models import Connection
-from connectors.representation import auth_scheme_config_repr
+from connectors.outputs import AuthSchemeConfig
 from core.time import iso
 from credentials.representation import credential_repr
 
@@ -24,7 +24,7 @@ def connection_repr(connection: Connection) -> dict[str, Any]:
         "credentials": [
             {
                 "id": str(link.pk),
-                "authSchemeConfig": auth_scheme_config_repr(link.auth_scheme_config),
+                "authSchemeConfig": AuthSchemeConfig.render(link.auth_scheme_config),
                 "credential": credential_repr(link.credential),
             }
             for link in connection.connection_credentials.all()

@@ -13,8 +13,9 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from connectors.inputs import AuthSchemeConfig as AuthSchemeConfigInput
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
-from connectors.schemes import TYPED_KEYS, parse_auth_scheme_config
+from connectors.schemes import TYPED_KEYS
 from core.admin import redisplay_json
 from core.errors import PatchbayError
 
@@ -81,7 +82,7 @@ class AuthSchemeConfigForm(forms.ModelForm[AuthSchemeConfig]):
         if type_ and edited and "settings" in cleaned and not self.has_error("settings"):
             # The API's own parser checks what was edited; its messages never quote values.
             try:
-                parse_auth_scheme_config(
+                AuthSchemeConfigInput.parse(
                     {
                         "id": cleaned.get("config_id"),
                         "type": type_,

@@ -1,7 +1,8 @@
 """Writes of connectors and their auth scheme configs (SPEC §4).
 
-Validation of a config's settings is in :mod:`connectors.schemes`; here the
-credential references it names are resolved inside the connector's
+Bodies are validated by :mod:`connectors.inputs` (declared in :mod:`connectors.schemes`):
+the services receive clean values. Here the credential references a config names are
+resolved inside the connector's
 organisation, and OAuth 2.0 grant clients given as ``clientId`` +
 ``clientSecret`` become ``oauth2-client`` credentials, so no client secret is
 ever stored in ``AuthSchemeConfig.settings``.
@@ -18,11 +19,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
 
 from connectors.models import AuthSchemeConfig, Connector
-from connectors.schemes import CleanScheme, clean_config_id, parse_auth_scheme_config
+from connectors.schemes import MAX_AUTH_SCHEME_CONFIGS, CleanScheme
 from core.db import is_protected
 from core.errors import FieldError, PatchbayError
 from core.text import parse_uuid
-from core.validation import Problems, clean_text, clean_url, join
+from core.validation import join
 from credentials.models import Credential, CredentialType
 from credentials.selectors import credential_get, credential_refused
 from credentials.services import oauth2_client_credential_create
@@ -30,7 +31,7 @@ from organisations.models import Organisation
 
 logger = logging.getLogger("patchbay.connectors")
 
-MAX_AUTH_SCHEME_CONFIGS = 20
+__all__ = ["MAX_AUTH_SCHEME_CONFIGS", "UNSET"]
 
 
 class _Unset:
@@ -44,43 +45,10 @@ UNSET: Final = _Unset()
 # --- connectors -----------------------------------------------------------------------
 
 
-def _clean_connector_fields(
-    *, name: Any, base_url: Any, problems: Problems
-) -> tuple[str | None, str | None]:
-    clean_name = None
-    if not isinstance(name, _Unset):
-        text = clean_text(name, "name", problems, max_length=200, required=True)
-        clean_name = text.strip() if text is not None else None
-    clean_base = None
-    if not isinstance(base_url, _Unset):
-        clean_base = clean_url(base_url if base_url is not None else "", "baseUrl", problems) or ""
-    return clean_name, clean_base
-
-
-def _parse_configs(raw: Any, problems: Problems) -> list[CleanScheme]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        problems.add("authSchemeConfigs", "Must be a list of auth scheme configs.")
-        return []
-    if len(raw) > MAX_AUTH_SCHEME_CONFIGS:
-        problems.add("authSchemeConfigs", f"Must have at most {MAX_AUTH_SCHEME_CONFIGS} configs.")
-        return []
-    schemes: list[CleanScheme] = []
-    for index, item in enumerate(raw):
-        try:
-            scheme = parse_auth_scheme_config(item, path=f"authSchemeConfigs[{index}]")
-        except PatchbayError as exc:
-            problems.fields.extend(exc.fields)
-            continue
+def _with_ids(schemes: list[CleanScheme]) -> list[CleanScheme]:
+    for scheme in schemes:
         if scheme.config_id is None:
             scheme.config_id = uuid.uuid4().hex
-        schemes.append(scheme)
-    seen: set[str] = set()
-    for index, scheme in enumerate(schemes):
-        if scheme.config_id in seen:
-            problems.add(f"authSchemeConfigs[{index}].id", "Must be unique within the connector.")
-        seen.add(scheme.config_id or "")
     return schemes
 
 
@@ -98,25 +66,19 @@ def connector_create(
     organisation: Organisation,
     name: str,
     base_url: str = "",
-    auth_scheme_configs: list[dict[str, Any]] | None = None,
+    auth_scheme_configs: list[CleanScheme] | None = None,
 ) -> Connector:
     """Create a connector and its auth scheme configs in one transaction.
 
-    Names are unique per organisation (409 ``conflict``).
+    Names are unique per organisation (409 ``conflict``); configs without an id get one.
     """
-    problems = Problems()
-    clean_name, clean_base = _clean_connector_fields(
-        name=name, base_url=base_url, problems=problems
-    )
-    schemes = _parse_configs(auth_scheme_configs, problems)
-    problems.raise_if_any()
-    assert clean_name is not None
+    schemes = _with_ids(auth_scheme_configs or [])
     try:
         with transaction.atomic():
-            if Connector.objects.filter(organisation=organisation, name=clean_name).exists():
-                raise _name_conflict(clean_name)
+            if Connector.objects.filter(organisation=organisation, name=name).exists():
+                raise _name_conflict(name)
             connector = Connector.objects.create(
-                organisation=organisation, name=clean_name, base_url=clean_base or ""
+                organisation=organisation, name=name, base_url=base_url
             )
             for position, scheme in enumerate(schemes):
                 _config_save(
@@ -126,7 +88,7 @@ def connector_create(
                     existing=None,
                 )
     except IntegrityError as exc:  # a concurrent create with the same name
-        raise _name_conflict(clean_name) from exc
+        raise _name_conflict(name) from exc
     logger.info("connector created id=%s organisation=%s", connector.pk, organisation.pk)
     return connector
 
@@ -136,21 +98,14 @@ def connector_update(
     connector: Connector,
     name: str | _Unset = UNSET,
     base_url: str | _Unset = UNSET,
-    auth_scheme_configs: list[dict[str, Any]] | _Unset = UNSET,
+    auth_scheme_configs: list[CleanScheme] | _Unset = UNSET,
 ) -> Connector:
     """Change a connector. ``auth_scheme_configs``, when given, is the complete new list:
     configs are created or replaced by id, and configs left out are deleted
     (409 ``auth_scheme_config_in_use`` if a connection uses one)."""
-    problems = Problems()
-    clean_name, clean_base = _clean_connector_fields(
-        name=name, base_url=base_url, problems=problems
-    )
-    schemes = (
-        None
-        if isinstance(auth_scheme_configs, _Unset)
-        else _parse_configs(auth_scheme_configs, problems)
-    )
-    problems.raise_if_any()
+    clean_name = None if isinstance(name, _Unset) else name
+    clean_base = None if isinstance(base_url, _Unset) else base_url
+    schemes = None if isinstance(auth_scheme_configs, _Unset) else _with_ids(auth_scheme_configs)
     try:
         with transaction.atomic():
             if clean_name is not None and clean_name != connector.name:
@@ -217,26 +172,16 @@ def connector_delete(*, connector: Connector) -> None:
 
 
 def auth_scheme_config_put(
-    *, connector: Connector, config_id: str, data: Any
+    *, connector: Connector, scheme: CleanScheme
 ) -> tuple[AuthSchemeConfig, bool]:
-    """Create or replace the config ``config_id`` of ``connector``; True when created.
+    """Create or replace the config ``scheme.config_id`` of ``connector``; True when created.
 
-    ``id`` in ``data``, if given, must equal ``config_id``. Replacing keeps
-    write-only secrets that are not given again (a client cannot read them
-    back). Changing the type of a config a connection uses is refused (409
+    Replacing keeps write-only secrets that are not given again (a client cannot read
+    them back). Changing the type of a config a connection uses is refused (409
     ``auth_scheme_config_in_use``).
     """
-    problems = Problems()
-    clean_config_id(config_id, "id", problems)
-    problems.raise_if_any()
-    scheme = parse_auth_scheme_config(data)
-    if scheme.config_id is not None and scheme.config_id != config_id:
-        raise PatchbayError(
-            "invalid_request",
-            "id: Must equal the id in the path.",
-            fields=[FieldError("id", "Must equal the id in the path.")],
-        )
-    scheme.config_id = config_id
+    config_id = scheme.config_id
+    assert config_id is not None, "a PUT names its config in the path"
     try:
         with transaction.atomic():
             # Lock the connector: concurrent PUTs of one connector's configs queue up.

@@ -9,12 +9,16 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from connectors import outputs
+from connectors.inputs import (
+    AuthSchemeConfig,
+    ConnectorCreate,
+    ConnectorUpdate,
+    auth_scheme_config_put_body,
+)
 from connectors.models import Connector
-from connectors.openapi import ConnectorPageSerializer, ConnectorSerializer, auth_scheme_config
-from connectors.representation import auth_scheme_config_repr, connector_repr
 from connectors.selectors import auth_scheme_config_get, connector_get, connector_list
 from connectors.services import (
-    UNSET,
     auth_scheme_config_delete,
     auth_scheme_config_put,
     connector_create,
@@ -22,16 +26,7 @@ from connectors.services import (
     connector_update,
 )
 from core.openapi import DELETE, LIST, READ, WRITE, responses
-from core.validation import json_object
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
-
-WRITABLE = frozenset({"name", "baseUrl", "authSchemeConfigs"})
-READ_ONLY = frozenset({"id", "createdAt", "updatedAt"})
-
-
-def _body(request: Request) -> dict[str, Any]:
-    return json_object(request.data, allowed=WRITABLE | READ_ONLY)
-
 
 _CONFLICT = {409: "`conflict`: the name is taken; `auth_scheme_config_in_use`: a config a "
              "connection uses would be removed or change type."}  # fmt: skip
@@ -39,20 +34,20 @@ _CONFLICT = {409: "`conflict`: the name is taken; `auth_scheme_config_in_use`: a
 
 @extend_schema_view(
     list=extend_schema(
-        operation_id="connectors_list", responses=responses({200: ConnectorPageSerializer}, *LIST)
+        operation_id="connectors_list", responses=responses({200: outputs.ConnectorPage}, *LIST)
     ),
     create=extend_schema(
         operation_id="connectors_create",
-        request=ConnectorSerializer,
-        responses=responses({201: ConnectorSerializer}, *WRITE, 409, text=_CONFLICT),
+        request=ConnectorCreate,
+        responses=responses({201: outputs.Connector}, *WRITE, 409, text=_CONFLICT),
     ),
     retrieve=extend_schema(
-        operation_id="connectors_retrieve", responses=responses({200: ConnectorSerializer}, *READ)
+        operation_id="connectors_retrieve", responses=responses({200: outputs.Connector}, *READ)
     ),
     partial_update=extend_schema(
         operation_id="connectors_update",
-        request=ConnectorSerializer,
-        responses=responses({200: ConnectorSerializer}, *WRITE, 409, text=_CONFLICT),
+        request=ConnectorUpdate,
+        responses=responses({200: outputs.Connector}, *WRITE, 409, text=_CONFLICT),
     ),
     destroy=extend_schema(
         operation_id="connectors_delete",
@@ -73,34 +68,24 @@ class ConnectorViewSet(OrganisationScopedViewSet):
 
     def list(self, request: Request, organisation_id: str) -> Response:
         page = self.paginate_queryset(self.get_queryset()) or []
-        return self.get_paginated_response([connector_repr(c) for c in page])
+        return self.get_paginated_response([outputs.Connector.render(c) for c in page])
 
     def create(self, request: Request, organisation_id: str) -> Response:
         organisation = self.organisation  # 404 for other organisations before reading the body
-        body = _body(request)
         connector = connector_create(
-            organisation=organisation,
-            name=body.get("name", ""),  # validated by the service
-            base_url=body.get("baseUrl") or "",
-            auth_scheme_configs=body.get("authSchemeConfigs"),
+            organisation=organisation, **ConnectorCreate.parse(request.data)
         )
         connector = connector_get(organisation=organisation, connector_id=connector.pk)
-        return Response(connector_repr(connector), status=status.HTTP_201_CREATED)
+        return Response(outputs.Connector.render(connector), status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, organisation_id: str, connector_id: str) -> Response:
-        return Response(connector_repr(self._connector()))
+        return Response(outputs.Connector.render(self._connector()))
 
     def partial_update(self, request: Request, organisation_id: str, connector_id: str) -> Response:
         connector = self._connector()
-        body = _body(request)
-        connector_update(
-            connector=connector,
-            name=body.get("name", UNSET),
-            base_url=body.get("baseUrl", UNSET),
-            auth_scheme_configs=body.get("authSchemeConfigs", UNSET),
-        )
+        connector_update(connector=connector, **ConnectorUpdate.parse(request.data))
         connector = connector_get(organisation=self.organisation, connector_id=connector.pk)
-        return Response(connector_repr(connector))
+        return Response(outputs.Connector.render(connector))
 
     def destroy(self, request: Request, organisation_id: str, connector_id: str) -> Response:
         connector_delete(connector=self._connector())
@@ -117,11 +102,11 @@ class AuthSchemeConfigView(OrganisationScopedMixin):
 
     @extend_schema(
         operation_id="auth_scheme_configs_put",
-        request=auth_scheme_config(),
+        request=AuthSchemeConfig,
         responses=responses(
             {
-                200: OpenApiResponse(auth_scheme_config(), description="Replaced."),
-                201: OpenApiResponse(auth_scheme_config(), description="Created."),
+                200: OpenApiResponse(outputs.AuthSchemeConfig, description="Replaced."),
+                201: OpenApiResponse(outputs.AuthSchemeConfig, description="Created."),
             },
             *WRITE,
             409,
@@ -135,11 +120,10 @@ class AuthSchemeConfigView(OrganisationScopedMixin):
         self, request: Request, organisation_id: str, connector_id: str, config_id: str
     ) -> Response:
         connector = connector_get(organisation=self.organisation, connector_id=connector_id)
-        config, created = auth_scheme_config_put(
-            connector=connector, config_id=config_id, data=request.data
-        )
+        scheme = auth_scheme_config_put_body(config_id=config_id, data=request.data)
+        config, created = auth_scheme_config_put(connector=connector, scheme=scheme)
         return Response(
-            auth_scheme_config_repr(config),
+            outputs.AuthSchemeConfig.render(config),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -1,0 +1,65 @@
+"""What the connectors API answers (SPEC §4): one declaration per object, rendered by
+:meth:`core.wire.Output.render` and documented from the same classes.
+
+An auth scheme config's settings are rendered from their input declarations
+(:mod:`connectors.schemes`): the declared keys the stored settings hold, write-only ones
+(``grant.*.clientSecret``, ``consumerSecret``) never — they are not stored there either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors import models
+from connectors.inputs import CONFIG_ID_HELP
+from connectors.schemes import SETTINGS, TYPED_KEYS, validation_messages, variant
+from core.openapi import paginated
+from core.wire import Choice, Computed, Output, StringList, Text, Timestamp, Uuid
+from core.wire_compound import Nested, OneOfOutput
+
+
+class ValidationMessage(Output):
+    text = Text()
+    severity = Choice(("info", "warning", "error"))
+    detail = StringList()
+
+
+def _validation_messages(config: models.AuthSchemeConfig) -> list[dict[str, Any]]:
+    return validation_messages(config.type, config.settings)
+
+
+def _variant(kind: str) -> type[Output]:
+    return variant(
+        kind,
+        Output,
+        __name__,
+        id=Text(source="config_id", max_length=100, help_text=CONFIG_ID_HELP),
+        type=Choice((kind,)),
+        description=Text(max_length=1000),
+        validationMessages=Computed(
+            "validation_messages",
+            ValidationMessage(many=True, help_text="Computed by the server; ignored on input."),
+        ),
+        validation_messages=staticmethod(_validation_messages),
+        **{TYPED_KEYS[kind]: Nested(SETTINGS[kind], source="settings")},
+    )
+
+
+class AuthSchemeConfig(OneOfOutput):
+    variants = {str(kind): _variant(kind) for kind in TYPED_KEYS}
+
+
+class Connector(Output):
+    """A connector with its auth scheme configs (SPEC §4)."""
+
+    # Read through connectors.selectors (configs prefetched): the query count stays fixed.
+
+    id = Uuid(source="pk")
+    name = Text(max_length=200, help_text="Unique in the organisation.")
+    baseUrl = Text(source="base_url", max_length=2048)
+    authSchemeConfigs = AuthSchemeConfig(many=True, source="auth_scheme_configs")
+    createdAt = Timestamp(source="created_at")
+    updatedAt = Timestamp(source="updated_at")
+
+
+ConnectorPage = paginated("ConnectorPage", Connector())
