@@ -29,7 +29,7 @@ def embed_scenarios(ctx: dict[str, Any]) -> list[Scenario]:
         allowed_origins=["https://app.example.com"],
     )
     hub.connectors.set([connector])
-    new = connect_session_create(hub=hub, body={"endUser": {"externalId": "bench-user"}})
+    new = connect_session_create(hub=hub, external_id="bench-user")
     # Outlive a long benchmark run (sessions last 15 minutes).
     ConnectSession.objects.filter(pk=new.session.pk).update(
         expires_at=timezone.now() + timedelta(hours=2)

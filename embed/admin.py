@@ -12,8 +12,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.validation import url_problem
+from embed.inputs import origin_problem
 from embed.models import ConnectSession, EndUser, Hub
-from embed.services import connect_session_revoke, origin_problem
+from embed.services import connect_session_revoke
 
 
 class HubAdminForm(forms.ModelForm):

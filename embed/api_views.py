@@ -15,42 +15,14 @@ from rest_framework.views import APIView
 
 from connections import oauth
 from connections.openapi import InitialiseRequestSerializer
-from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
-from core.errors import FieldError, PatchbayError, not_found
 from core.openapi import LIST, READ, WRITE, responses
-from core.time import iso
-from core.validation import Problems, check_object, clean_text, json_object
-from embed import selectors, services
+from embed import inputs, outputs, selectors, services
 from embed.authentication import (
     ConnectSessionAuthentication,
     ConnectSessionPrincipal,
     check_session_hub,
 )
 from embed.models import EndUser, Hub
-from embed.openapi import (
-    AuthorisationStatusSerializer,
-    EmbedConnectionCreateSerializer,
-    EmbedConnectionListSerializer,
-    EmbedConnectionSerializer,
-    EmbedConnectionUpdateSerializer,
-    EmbedConnectorListSerializer,
-    EmbedInitialiseResponseSerializer,
-    EmbedSessionSerializer,
-    EndUserPageSerializer,
-    EndUserSerializer,
-    HubPageSerializer,
-    HubSerializer,
-    SessionRequestSerializer,
-    SessionSerializer,
-)
-from embed.representation import (
-    authorisation_status_repr,
-    embed_connection_repr,
-    embed_connector_repr,
-    embed_session_repr,
-    end_user_repr,
-    hub_repr,
-)
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
 _HUB_404 = {404: "`not_found`: the hub, or a connector it names, is not the organisation's."}
@@ -62,20 +34,20 @@ _EMBED_WRITE = (400, 401, 404, 413, 415)
 
 @extend_schema_view(
     list=extend_schema(
-        operation_id="hubs_list", responses=responses({200: HubPageSerializer}, *LIST)
+        operation_id="hubs_list", responses=responses({200: outputs.HubPage}, *LIST)
     ),
     create=extend_schema(
         operation_id="hubs_create",
-        request=HubSerializer,
-        responses=responses({201: HubSerializer}, *WRITE, text=_HUB_404),
+        request=inputs.Hub,
+        responses=responses({201: outputs.Hub}, *WRITE, text=_HUB_404),
     ),
     retrieve=extend_schema(
-        operation_id="hubs_retrieve", responses=responses({200: HubSerializer}, *READ)
+        operation_id="hubs_retrieve", responses=responses({200: outputs.Hub}, *READ)
     ),
     partial_update=extend_schema(
         operation_id="hubs_update",
-        request=HubSerializer,
-        responses=responses({200: HubSerializer}, *WRITE, text=_HUB_404),
+        request=inputs.Hub,
+        responses=responses({200: outputs.Hub}, *WRITE, text=_HUB_404),
     ),
     destroy=extend_schema(operation_id="hubs_delete", responses=responses({204: None}, *READ)),
 )
@@ -89,26 +61,21 @@ class HubViewSet(OrganisationScopedViewSet):
 
     def list(self, request: Request, organisation_id: str) -> Response:
         page = self.paginate_queryset(self.get_queryset()) or []
-        return self.get_paginated_response([hub_repr(h) for h in page])
+        return self.get_paginated_response([outputs.Hub.render(h) for h in page])
 
     def create(self, request: Request, organisation_id: str) -> Response:
         organisation = self.organisation  # 404 for other organisations before reading the body
-        fields = services.hub_fields_clean(
-            organisation=organisation, body=request.data, partial=False
-        )
-        hub = services.hub_create(organisation=organisation, fields=fields)
-        return Response(hub_repr(self._hub(hub.pk)), status=status.HTTP_201_CREATED)
+        values = inputs.Hub.parse(request.data)
+        hub = services.hub_create(organisation=organisation, **values)
+        return Response(outputs.Hub.render(self._hub(hub.pk)), status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, organisation_id: str, hub_id: str) -> Response:
-        return Response(hub_repr(self._hub(hub_id)))
+        return Response(outputs.Hub.render(self._hub(hub_id)))
 
     def partial_update(self, request: Request, organisation_id: str, hub_id: str) -> Response:
         hub = self._hub(hub_id)
-        fields = services.hub_fields_clean(
-            organisation=self.organisation, body=request.data, partial=True
-        )
-        services.hub_update(hub=hub, fields=fields)
-        return Response(hub_repr(self._hub(hub.pk)))
+        services.hub_update(hub=hub, **inputs.Hub.parse(request.data, partial=True))
+        return Response(outputs.Hub.render(self._hub(hub.pk)))
 
     def destroy(self, request: Request, organisation_id: str, hub_id: str) -> Response:
         services.hub_delete(hub=self._hub(hub_id))
@@ -132,26 +99,26 @@ class _HubChildMixin(OrganisationScopedMixin):
 
 @extend_schema_view(
     list=extend_schema(
-        operation_id="hub_users_list", responses=responses({200: EndUserPageSerializer}, *LIST)
+        operation_id="hub_users_list", responses=responses({200: outputs.EndUserPage}, *LIST)
     ),
     create=extend_schema(
         operation_id="hub_users_create",
-        request=EndUserSerializer,
+        request=inputs.EndUserCreate,
         responses=responses(
-            {201: EndUserSerializer},
+            {201: outputs.EndUser},
             *WRITE,
             409,
             text={409: "`conflict`: the hub already has an end user with that externalId."},
         ),
     ),
     retrieve=extend_schema(
-        operation_id="hub_users_retrieve", responses=responses({200: EndUserSerializer}, *READ)
+        operation_id="hub_users_retrieve", responses=responses({200: outputs.EndUser}, *READ)
     ),
     partial_update=extend_schema(
         operation_id="hub_users_update",
         description="Change `displayName`. `externalId` may be sent only unchanged.",
-        request=EndUserSerializer,
-        responses=responses({200: EndUserSerializer}, *WRITE),
+        request=inputs.EndUserUpdate,
+        responses=responses({200: outputs.EndUser}, *WRITE),
     ),
     destroy=extend_schema(
         operation_id="hub_users_delete",
@@ -169,26 +136,26 @@ class EndUserViewSet(_HubChildMixin, OrganisationScopedViewSet):
 
     def list(self, request: Request, organisation_id: str, hub_id: str) -> Response:
         page = self.paginate_queryset(self.get_queryset()) or []
-        return self.get_paginated_response([end_user_repr(u) for u in page])
+        return self.get_paginated_response([outputs.EndUser.render(u) for u in page])
 
     def create(self, request: Request, organisation_id: str, hub_id: str) -> Response:
         hub = self.hub
-        body = json_object(request.data, allowed={"externalId", "displayName"})
-        end_user = services.end_user_create(
-            hub=hub, external_id=body.get("externalId"), display_name=body.get("displayName")
-        )
-        return Response(end_user_repr(end_user), status=status.HTTP_201_CREATED)
+        end_user = services.end_user_create(hub=hub, **inputs.EndUserCreate.parse(request.data))
+        return Response(outputs.EndUser.render(end_user), status=status.HTTP_201_CREATED)
 
     def retrieve(
         self, request: Request, organisation_id: str, hub_id: str, user_id: str
     ) -> Response:
-        return Response(end_user_repr(self._end_user()))
+        return Response(outputs.EndUser.render(self._end_user()))
 
     def partial_update(
         self, request: Request, organisation_id: str, hub_id: str, user_id: str
     ) -> Response:
-        end_user = services.end_user_update(end_user=self._end_user(), body=request.data)
-        return Response(end_user_repr(end_user))
+        end_user = self._end_user()
+        values = inputs.EndUserUpdate.parse(request.data, instance=end_user)
+        return Response(
+            outputs.EndUser.render(services.end_user_update(end_user=end_user, **values))
+        )
 
     def destroy(
         self, request: Request, organisation_id: str, hub_id: str, user_id: str
@@ -205,13 +172,15 @@ class SessionCreateView(_HubChildMixin):
 
     @extend_schema(
         operation_id="hub_sessions_create",
-        request=SessionRequestSerializer,
-        responses=responses({201: SessionSerializer}, *WRITE),
+        request=inputs.SessionRequest,
+        responses=responses({201: outputs.Session}, *WRITE),
     )
     def post(self, request: Request, organisation_id: str, hub_id: str) -> Response:
-        new = services.connect_session_create(hub=self.hub, body=request.data)
+        hub = self.hub
+        values = inputs.SessionRequest.parse(request.data)
+        new = services.connect_session_create(hub=hub, **values["end_user"])
         return Response(
-            {"token": new.token, "expiresAt": iso(new.expires_at)},
+            outputs.Session.render(new),
             status=status.HTTP_201_CREATED,
             headers={"Cache-Control": "no-store"},
         )
@@ -276,62 +245,32 @@ class EmbedView(APIView):
 class EmbedSessionView(EmbedView):
     @extend_schema(
         operation_id="embed_session",
-        responses=responses({200: EmbedSessionSerializer}, *_EMBED_READ, embed=True),
+        responses=responses({200: outputs.EmbedSession}, *_EMBED_READ, embed=True),
     )
     def get(self, request: Request, hub_id: str) -> Response:
-        session = self.principal.session
-        return Response(embed_session_repr(self.hub, self.end_user, session.expires_at))
+        return Response(outputs.EmbedSession.render(self.principal.session))
 
 
 class EmbedConnectorsView(EmbedView):
     @extend_schema(
         operation_id="embed_connectors",
-        responses=responses({200: EmbedConnectorListSerializer}, *_EMBED_READ, embed=True),
+        responses=responses({200: outputs.EmbedConnectorList}, *_EMBED_READ, embed=True),
     )
     def get(self, request: Request, hub_id: str) -> Response:
-        items = [embed_connector_repr(c) for c in selectors.offered_connectors(hub=self.hub)]
-        return Response({"items": [item for item in items if item is not None]})
-
-
-_CONNECTION_FIELDS = frozenset({"connectorId", "authSchemeConfigId", "name", "apiKey", "basicAuth"})
-
-
-def _form_config(connector: Connector, config_id: str | None) -> AuthSchemeConfig:
-    """The named api-key/basic-auth config of the connector, or its first one."""
-    configs = list(connector.auth_scheme_configs.order_by("position", "created_at"))
-    if config_id is not None:
-        named = [c for c in configs if c.config_id == config_id]
-        if not named:
-            raise not_found("auth scheme config")
-        config = named[0]
-    else:
-        candidates = [c for c in configs if c.type in services.FORM_TYPES] or configs
-        if not candidates:
-            raise PatchbayError(
-                "unsupported_auth_scheme", "The connector has no auth scheme config.", 400
-            )
-        config = candidates[0]
-    if config.type not in (AuthSchemeType.API_KEY, AuthSchemeType.BASIC_AUTH):
-        raise PatchbayError(
-            "unsupported_auth_scheme",
-            "Only api-key and basic-auth connections are made with a form; oauth2 ones are "
-            "initialised.",
-            400,
-            [FieldError("authSchemeConfigId", "Not api-key or basic-auth.")],
-        )
-    return config
+        offers = [outputs.offer(c) for c in selectors.offered_connectors(hub=self.hub)]
+        return Response(outputs.EmbedConnectorList.render([o for o in offers if o is not None]))
 
 
 @extend_schema_view(
     get=extend_schema(
         operation_id="embed_connections_list",
-        responses=responses({200: EmbedConnectionListSerializer}, *_EMBED_READ, embed=True),
+        responses=responses({200: outputs.EmbedConnectionList}, *_EMBED_READ, embed=True),
     ),
     post=extend_schema(
         operation_id="embed_connections_create",
-        request=EmbedConnectionCreateSerializer,
+        request=inputs.EmbedConnectionCreate,
         responses=responses(
-            {201: EmbedConnectionSerializer},
+            {201: outputs.EmbedConnection},
             *_EMBED_WRITE,
             409,
             embed=True,
@@ -346,32 +285,26 @@ def _form_config(connector: Connector, config_id: str | None) -> AuthSchemeConfi
 class EmbedConnectionsView(EmbedView):
     def get(self, request: Request, hub_id: str) -> Response:
         connections = selectors.end_user_connections(end_user=self.end_user)
-        return Response({"items": [embed_connection_repr(c) for c in connections]})
+        return Response(outputs.EmbedConnectionList.render(connections))
 
     def post(self, request: Request, hub_id: str) -> Response:
-        body = json_object(request.data)
-        problems = Problems()
-        check_object(body, "", problems, allowed=_CONNECTION_FIELDS)  # reported with the rest
-        connector_id = clean_text(body.get("connectorId"), "connectorId", problems, required=True)
-        config_id = clean_text(
-            body.get("authSchemeConfigId"), "authSchemeConfigId", problems, max_length=100
+        values = inputs.EmbedConnectionCreate.parse(request.data)
+        connector = selectors.offered_connector(
+            hub=self.hub, connector_id=values.pop("connector_id")
         )
-        name = clean_text(body.get("name"), "name", problems, max_length=200)
-        problems.raise_if_any()
-        connector = selectors.offered_connector(hub=self.hub, connector_id=connector_id)
-        config = _form_config(connector, config_id)
+        config = selectors.form_config(connector=connector, config_id=values.pop("config_id", None))
         connection = services.embed_connection_create(
-            end_user=self.end_user, connector=connector, config=config, name=name, body=body
+            end_user=self.end_user, connector=connector, config=config, **values
         )
         connection.connector = connector
-        return Response(embed_connection_repr(connection), status=status.HTTP_201_CREATED)
+        return Response(outputs.EmbedConnection.render(connection), status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
     patch=extend_schema(
         operation_id="embed_connections_update",
-        request=EmbedConnectionUpdateSerializer,
-        responses=responses({200: EmbedConnectionSerializer}, *_EMBED_WRITE, embed=True),
+        request=inputs.EmbedConnectionUpdate,
+        responses=responses({200: outputs.EmbedConnection}, *_EMBED_WRITE, embed=True),
     ),
     delete=extend_schema(
         operation_id="embed_connections_delete",
@@ -383,9 +316,9 @@ class EmbedConnectionDetailView(EmbedView):
         connection = selectors.end_user_connection_get(
             end_user=self.end_user, connection_id=connection_id
         )
-        body = json_object(request.data, allowed={"apiKey", "basicAuth"})
-        connection = services.embed_connection_secret_replace(connection=connection, body=body)
-        return Response(embed_connection_repr(connection))
+        values = inputs.EmbedConnectionUpdate.parse(request.data)
+        connection = services.embed_connection_secret_replace(connection=connection, **values)
+        return Response(outputs.EmbedConnection.render(connection))
 
     def delete(self, request: Request, hub_id: str, connection_id: str) -> Response:
         connection = selectors.end_user_connection_get(
@@ -402,7 +335,7 @@ class EmbedInitialiseView(EmbedView):
     @extend_schema(
         operation_id="embed_oauth2_initialise",
         request=InitialiseRequestSerializer,
-        responses=responses({200: EmbedInitialiseResponseSerializer}, *_EMBED_WRITE, embed=True),
+        responses=responses({200: outputs.EmbedInitialiseResponse}, *_EMBED_WRITE, embed=True),
     )
     def post(self, request: Request, hub_id: str, connector_id: str) -> Response:
         hub = self.hub
@@ -417,18 +350,18 @@ class EmbedInitialiseView(EmbedView):
             connect_session_id=self.principal.session.pk,
         )
         result = oauth.authorisation_initialise(params)
-        return Response(
-            {"url": result.url, "authorisationId": str(result.authorisation_request.pk)}
-        )
+        return Response(outputs.EmbedInitialiseResponse.render(result))
 
 
 class EmbedAuthorisationView(EmbedView):
     @extend_schema(
         operation_id="embed_authorisation_status",
-        responses=responses({200: AuthorisationStatusSerializer}, *_EMBED_READ, embed=True),
+        responses=responses({200: outputs.AuthorisationStatus}, *_EMBED_READ, embed=True),
     )
     def get(self, request: Request, hub_id: str, authorisation_id: str) -> Response:
         authorisation = selectors.end_user_authorisation_get(
             hub=self.hub, end_user=self.end_user, authorisation_id=authorisation_id
         )
-        return Response(authorisation_status_repr(authorisation))
+        return Response(
+            outputs.AuthorisationStatus.render(outputs.authorisation_outcome(authorisation))
+        )

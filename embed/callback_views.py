@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from connections import oauth
 from connections.models import AuthorisationRequest
 from core.errors import PatchbayError
-from embed.representation import embed_callback_context
+from embed.outputs import embed_callback_context
 from embed.selectors import embed_authorisation_for_state
 
 # The callback page shows provider text: nothing on it may run, load or be framed.

@@ -6,8 +6,8 @@ from django.db.models import Prefetch, QuerySet
 
 from connections.models import AuthorisationRequest, Connection
 from connections.oauth.initialise import state_hash
-from connectors.models import AuthSchemeConfig, Connector
-from core.errors import not_found
+from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
+from core.errors import FieldError, PatchbayError, not_found
 from core.text import parse_uuid
 from embed.models import EndUser, Hub
 from organisations.models import Organisation
@@ -60,6 +60,34 @@ def offered_connector(*, hub: Hub, connector_id: object) -> Connector:
     if connector is None:
         raise not_found("connector")
     return connector
+
+
+def form_config(*, connector: Connector, config_id: str | None) -> AuthSchemeConfig:
+    """The named api-key/basic-auth config of the connector (404 if it has none of that
+    id), or its first one; an oauth2 config is a 400 ``unsupported_auth_scheme``."""
+    configs = list(connector.auth_scheme_configs.order_by("position", "created_at"))
+    forms = (AuthSchemeType.API_KEY, AuthSchemeType.BASIC_AUTH)
+    if config_id is not None:
+        named = [c for c in configs if c.config_id == config_id]
+        if not named:
+            raise not_found("auth scheme config")
+        config = named[0]
+    else:
+        candidates = [c for c in configs if c.type in forms] or configs
+        if not candidates:
+            raise PatchbayError(
+                "unsupported_auth_scheme", "The connector has no auth scheme config.", 400
+            )
+        config = candidates[0]
+    if config.type not in forms:
+        raise PatchbayError(
+            "unsupported_auth_scheme",
+            "Only api-key and basic-auth connections are made with a form; oauth2 ones are "
+            "initialised.",
+            400,
+            [FieldError("authSchemeConfigId", "Not api-key or basic-auth.")],
+        )
+    return config
 
 
 def end_user_connections(*, end_user: EndUser) -> QuerySet[Connection]:
