@@ -15,6 +15,10 @@ views name in ``extend_schema``, so the document is generated from what renders.
 
 Fields subclass DRF's own (``CharField``, ``BooleanField``…) so drf-spectacular maps
 their type, length and format without help; their parsing is the project's.
+
+Longer than 400 lines on purpose while the apps move onto it: every app adds its field
+kinds here in parallel, and one module keeps those small edits from colliding with a
+package split. Split it (errors, fields, serializers, schema) once the conversion is done.
 """
 
 from __future__ import annotations
