@@ -39,6 +39,7 @@ from core.logs import INFO, WARNING, refusal
 logger = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class OutboundError(Exception):
@@ -82,9 +83,18 @@ def address_allowed(address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address carried inside an IPv6 one reaches that IPv4 address: mapped
+        # (::ffff:a.b.c.d), NAT64's well-known prefix (64:ff9b::a.b.c.d, which on an
+        # IPv6-only cloud reaches 169.254.169.254) and 6to4 (2002:aabb:ccdd::).
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+    # ``is_global`` counts multicast (224.0.0.0/4, ff0e::/16) as global: it is not a host.
+    return ip.is_global and not ip.is_multicast
 
 
 def is_loopback_host(host: str) -> bool:

@@ -12,6 +12,7 @@ import pytest
 
 from core import outbound
 from core.outbound import OutboundError
+from core.validation import url_problem
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -102,6 +103,17 @@ def test_it_checks_the_address_actually_connected_to_not_only_the_name(server, s
         "::ffff:127.0.0.1",
         "fd00::1",
         "0.0.0.0",
+        "100.64.0.1",  # carrier-grade NAT (RFC 6598)
+        "198.18.0.1",  # benchmarking (RFC 2544)
+        "224.0.0.1",  # multicast, which ``is_global`` calls global
+        "239.255.255.250",
+        "ff02::1",
+        "ff0e::1",  # global-scope IPv6 multicast
+        "::ffff:100.64.0.1",
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a9fe:a9fe::",
         "not-an-address",
     ],
 )
@@ -110,10 +122,24 @@ def test_private_and_special_addresses_are_not_allowed(settings, address):
     assert not outbound.address_allowed(address)
 
 
-def test_public_addresses_are_allowed(settings):
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.216.34",
+        "2606:4700::1111",
+        "::ffff:93.184.216.34",
+        "64:ff9b::5db8:d822",  # NAT64 of 93.184.216.34
+        "2002:5db8:d822::",  # 6to4 of 93.184.216.34
+    ],
+)
+def test_public_addresses_are_allowed(settings, address):
     settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
-    assert outbound.address_allowed("93.184.216.34")
-    assert outbound.address_allowed("2606:4700::1111")
+    assert outbound.address_allowed(address)
+
+
+def test_private_networks_may_be_allowed(settings):
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = True
+    assert outbound.address_allowed("10.0.0.1")
 
 
 @pytest.mark.parametrize(
@@ -133,6 +159,27 @@ def test_it_refuses_urls_it_must_never_call(url):
     assert "pw" not in excinfo.value.message
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:pw@auth.example.com/token",
+        "https://user@auth.example.com/token",
+        "https://:pw@auth.example.com/token",
+    ],
+)
+def test_it_refuses_user_information_on_https_before_any_connection(monkeypatch, url):
+    def refuse(*args, **kwargs):
+        pytest.fail("the seam tried to connect")
+
+    monkeypatch.setattr(outbound, "transport", refuse)
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(url)
+    assert excinfo.value.kind == "invalid_url"
+    with pytest.raises(OutboundError):
+        outbound.check_url(url)
+    assert url_problem(url) == "Must not contain user information."
+
+
 def test_it_refuses_plain_http_without_the_insecure_setting(server, settings):
     settings.PATCHBAY_ALLOW_INSECURE_HTTP = False
     with pytest.raises(OutboundError) as excinfo:
@@ -144,6 +191,18 @@ def test_it_caps_the_response_size(server, settings):
     settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES = 100_000
     with pytest.raises(OutboundError) as excinfo:
         outbound.session().get(f"{server}/big")
+    assert excinfo.value.kind == "too_large"
+
+
+@pytest.mark.parametrize("size", [40_000, 40_001, 16_384 * 3, 16_384 * 3 + 1])
+def test_a_body_of_exactly_the_cap_is_read_whole_and_one_byte_more_is_refused(
+    server, settings, size
+):
+    settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES = size
+    response = outbound.session().get(f"{server}/bytes-{size}")
+    assert response.content == b"x" * size
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(f"{server}/bytes-{size + 1}")
     assert excinfo.value.kind == "too_large"
 
 
