@@ -109,7 +109,12 @@ def is_loopback_host(host: str) -> bool:
 
 def check_url(url: str) -> None:
     """Refuse URLs Patchbay must never call (scheme, userinfo, insecure http)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1/": a malformed IPv6 host
+        raise _refused(
+            OutboundError("invalid_url", "The URL cannot be parsed."), url, reason="malformed"
+        ) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise _refused(
             OutboundError("invalid_url", "Only http(s) URLs with a host can be called."),

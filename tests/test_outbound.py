@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -55,6 +56,16 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(0.1)
         except OSError:
             pass  # the client cut us off, as it should
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        sent = {"body": self.rfile.read(length).decode(), "x-test": self.headers.get("X-Test")}
+        body = json.dumps(sent).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -150,13 +161,48 @@ def test_private_networks_may_be_allowed(settings):
         "http://user:pw@127.0.0.1/",
         "http://example.com/",
         "https:///nohost",
+        "http://[::1/",
     ],
 )
 def test_it_refuses_urls_it_must_never_call(url):
     with pytest.raises(OutboundError) as excinfo:
         outbound.session().get(url)
-    assert excinfo.value.kind in ("invalid_url", "connection")
+    assert excinfo.value.kind == "invalid_url"
+    assert str(excinfo.value) == excinfo.value.message
     assert "pw" not in excinfo.value.message
+
+
+def test_every_failure_is_an_outbound_error_with_its_kind(server):
+    closed = server.rsplit(":", 1)[0] + ":1"
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(f"{closed}/ok")
+    assert (excinfo.value.kind, excinfo.value.message) == (
+        "connection",
+        "Could not connect to the remote server.",
+    )
+    with pytest.raises(OutboundError) as excinfo:  # requests refuses it before any adapter
+        outbound.session().get("https://auth.example.com:99999999/")
+    assert (excinfo.value.kind, excinfo.value.message) == (
+        "connection",
+        "The request could not be sent.",
+    )
+
+
+def test_https_is_guarded_at_connect_time_too(server, settings):
+    # The server speaks plain http: an unguarded https pool would fail the TLS handshake
+    # ("connection"); the guarded one refuses the loopback peer before sending a byte.
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    https = server.replace("http://127.0.0.1", "https://localhost")
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session().get(f"{https}/ok")
+    assert excinfo.value.kind == "blocked"
+
+
+def test_it_sends_what_the_caller_gave(server):
+    response = outbound.session().post(
+        f"{server}/echo", data={"grant_type": "client_credentials"}, headers={"X-Test": "yes"}
+    )
+    assert response.json() == {"body": "grant_type=client_credentials", "x-test": "yes"}
 
 
 @pytest.mark.parametrize(
