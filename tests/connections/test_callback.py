@@ -296,6 +296,42 @@ def test_it_refuses_a_forged_state(alice, setup, no_network, client, url):
     assert AuthorisationRequest.objects.get().used_at is None
 
 
+def test_an_invalid_state_is_a_field_error_on_state(alice, setup, no_network):
+    connector, _, credential = setup
+    start(alice, connector, credential)
+    for params in ({"code": "c", "state": "forged-" + "a" * 40}, {"code": "c", "state": "<x>"}):
+        payload = refused(alice.client, API, params).json()
+        assert [f["field"] for f in payload["fields"]] == ["state"]
+
+
+@pytest.mark.parametrize(("count", "status"), [(20, 201), (21, 400)])
+def test_it_reads_at_most_twenty_query_parameters(alice, setup, token_endpoint, count, status):
+    connector, _, credential = setup
+    state = start(alice, connector, credential)
+    extra = "".join(f"&x{i}=1" for i in range(count - 2))
+    response = alice.client.get(f"{API}?code=c&state={state}{extra}")
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert response.json()["code"] == "invalid_request"
+        assert token_endpoint.sent == []
+        assert AuthorisationRequest.objects.get().used_at is None
+
+
+def test_a_failed_callback_marks_only_its_own_authorisation_request(
+    alice, setup, token_endpoint, client
+):
+    connector, _, credential = setup
+    failing, other = start(alice, connector, credential), start(alice, connector, credential)
+    token_endpoint.answer(400, {"error": "invalid_grant"})
+    refused(
+        client, BROWSER, {"code": "c", "state": failing}, status=502, code="token_exchange_failed"
+    )
+    by_status = dict(AuthorisationRequest.objects.values_list("status", "error_code"))
+    assert by_status == {"failed": "token_exchange_failed", "pending": ""}
+    token_endpoint.answer(200, {"access_token": "a", "token_type": "Bearer"})
+    assert client.get(BROWSER, {"code": "c", "state": other}).status_code == 200
+
+
 @pytest.mark.parametrize("url", [API, BROWSER])
 def test_it_refuses_a_replayed_state(alice, setup, token_endpoint, client, url):
     connector, _, credential = setup
@@ -470,7 +506,10 @@ def test_it_refuses_a_missing_issuer_when_the_provider_sends_it(alice, no_networ
     connector, _ = f.oauth2_connector(alice.organisation, issuer=ISSUER, issParameterSupported=True)
     credential = f.client_credential(alice.organisation)
     state = start(alice, connector, credential)
-    refused(alice.client, API, {"code": "c", "state": state}, code="invalid_issuer")
+    payload = refused(
+        alice.client, API, {"code": "c", "state": state}, code="invalid_issuer"
+    ).json()
+    assert payload["fields"] == [{"field": "iss", "message": "Required."}]
 
 
 def test_it_accepts_a_missing_issuer_when_the_provider_does_not_send_it(alice, token_endpoint):
