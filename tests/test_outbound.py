@@ -260,7 +260,7 @@ def test_it_times_out_whatever_the_caller_asked_for(server, settings):
 
 
 @pytest.mark.parametrize("part", ["headers", "body"])
-def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(server, settings, part):
+def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(server, settings, refusals, part):
     """Each read arrives within the read timeout; the request as a whole must not last."""
     settings.PATCHBAY_HTTP_TIMEOUT = (0.5, 0.3)  # deadline: (0.5 + 0.3) x 2 = 1.6 s
     started = time.monotonic()
@@ -268,6 +268,7 @@ def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(server, settin
         outbound.session().get(f"{server}/trickle-{part}")
     assert excinfo.value.kind == "timeout"
     assert time.monotonic() - started < 4  # the server would go on for 8 s or more
+    refusals.one(INFO, "timeout", "deadline", host="127.0.0.1")
 
 
 def test_it_ignores_proxies_from_the_environment(server, monkeypatch):
@@ -311,11 +312,13 @@ def test_a_name_resolving_to_a_blocked_address_is_a_warning(server, settings, re
         ("https://user:pw-secret-5e5e@auth.example.com/token", "userinfo"),
         ("ftp://auth.example.com/x", "scheme"),
         ("http://auth.example.com/x", "insecure_http"),
+        ("https://[auth.example.com/x", "malformed"),
     ],
 )
 def test_a_url_never_called_is_a_warning(refusals, url, reason):
     assert _refused(url).kind == "invalid_url"
-    refusals.one(WARNING, "invalid_url", reason, host="auth.example.com")
+    record = refusals.one(WARNING, "invalid_url", reason)
+    assert record.refusal_ids.get("host") == (None if reason == "malformed" else "auth.example.com")
     refusals.none_hold("pw-secret-5e5e")
 
 

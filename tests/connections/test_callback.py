@@ -495,6 +495,14 @@ def test_it_refuses_another_issuer(alice, no_network, iss):
     refused(alice.client, API, {"code": "c", "state": state, "iss": iss}, code="invalid_issuer")
 
 
+def test_a_malformed_iss_names_its_field(alice, setup, no_network):
+    connector, _, credential = setup
+    state = start(alice, connector, credential)
+    params = {"code": "c", "state": state, "iss": "https://x\x00"}
+    payload = refused(alice.client, API, params, code="invalid_issuer").json()
+    assert [f["field"] for f in payload["fields"]] == ["iss"]
+
+
 def test_it_accepts_the_exact_issuer(alice, token_endpoint):
     connector, _ = f.oauth2_connector(alice.organisation, issuer=ISSUER)
     credential = f.client_credential(alice.organisation)
