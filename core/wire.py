@@ -281,6 +281,54 @@ class StringList(WireField, serializers.ListField):
         return list(value or [])
 
 
+class ObjectList(WireField):
+    """A list of objects, each checked by the :class:`Input` ``child`` (never partial: a
+    PATCH replaces a list whole). Only the first ``check_first`` items are read, when
+    given; ``null`` is an empty list."""
+
+    def __init__(
+        self,
+        child: Input,
+        *,
+        not_list: str = "Must be a list.",
+        check_first: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("null_as", [])
+        super().__init__(**kwargs)
+        self.child = child  # unbound: a partial parent leaves the items whole
+        self.not_list = not_list
+        self.check_first = check_first
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, list):
+            raise serializers.ValidationError(self.not_list)
+        values: list[Any] = []
+        errors: dict[str, Any] = {}  # "[0]": paths relative to the field (field_errors)
+        for index, item in enumerate(data[: self.check_first]):
+            if not isinstance(item, Mapping):
+                errors[f"[{index}]"] = [self.child.not_object]
+                continue
+            try:
+                values.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                errors[f"[{index}]"] = exc.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
+
+
+class ObjectListExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.wire.ObjectList"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        items = auto_schema._map_serializer_field(self.target.child, direction)
+        schema: dict[str, Any] = {"type": "array", "items": items}
+        if self.target.help_text:
+            schema["description"] = str(self.target.help_text)
+        return schema
+
+
 class Computed(serializers.Field):
     """An output-only value computed by the :class:`Output`'s static method ``method``
     from the whole object; ``schema`` is the field that documents it."""
@@ -315,13 +363,15 @@ class ChoiceExtension(OpenApiSerializerFieldExtension):
 
 class Input(serializers.Serializer):
     """A request body: a JSON object with only the declared keys (and ``echo``, keys a
-    client may send back from a response, which are ignored).
+    client may send back from a response, which are ignored; ``open``: any other key is).
 
     Nested in another Input it is an object field: ``null`` is absent unless
     ``null_message`` refuses it, and ``not_object`` words the refusal of a value that is
-    not an object (``required_message`` the refusal of a missing one)."""
+    not an object (``required_message`` the refusal of a missing one). ``source="*"``
+    merges its values into the parent's."""
 
     echo: ClassVar[frozenset[str]] = frozenset()
+    open: ClassVar[bool] = False
     unknown_message: ClassVar[str] = "Unknown field."
     #: The document's component name (``Patched…``/``…Request`` are added), when an API
     #: kept its name from before the class that declares it.
@@ -387,7 +437,7 @@ class Input(serializers.Serializer):
             raise serializers.ValidationError({NON_FIELD: [self.not_object]})
         unknown: dict[str, list[str]] = {}
         for key in data:
-            if key not in self.fields and key not in self.echo:
+            if not self.open and key not in self.fields and key not in self.echo:
                 cut = self.unknown_key_length
                 name = str(key) if cut is None else str(key)[:cut]
                 unknown.setdefault(name, []).append(self.unknown_message)
@@ -540,7 +590,8 @@ class InputExtension(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
-        if direction == "response" or not schema.get("properties") or not self.target.echo:
+        open_ = self.target.echo or self.target.open
+        if direction == "response" or not schema.get("properties") or not open_:
             schema["additionalProperties"] = False
         return _own_description(schema, self.target)
 
