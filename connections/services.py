@@ -166,8 +166,14 @@ def connection_update(
     base_url: str | None = None,
     connection_template_id: str | None = None,
     credentials: list[CredentialRef] | None = None,
+    connector_id: str | None = None,
 ) -> Connection:
-    """Change a connection's name, base URL, template or (the whole list of) credentials."""
+    """Change a connection's name, base URL, template or (the whole list of) credentials.
+
+    ``connector_id`` may be given only as the connection's own (a body that echoes it).
+    """
+    if connector_id is not None and connector_id != str(connection.connector_id):
+        raise PatchbayError("invalid_request", "systemId cannot be changed.", 400)
     links = (
         _resolve_links(
             organisation=connection.organisation, connector=connection.connector, refs=credentials

@@ -11,29 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connections import oauth
+from connections import inputs, oauth, outputs
 from connections.models import Connection
-from connections.openapi import (
-    AccessTokenSerializer,
-    ConnectionPageSerializer,
-    ConnectionSerializer,
-    ConnectionWriteSerializer,
-    GrantTokenRequestSerializer,
-    InitialiseRequestSerializer,
-    InitialiseResponseSerializer,
-)
-from connections.representation import connection_repr
 from connections.selectors import connection_get, connection_list
-from connections.services import (
-    CredentialRef,
-    connection_create,
-    connection_delete,
-    connection_update,
-)
-from core.errors import FieldError, PatchbayError
+from connections.services import connection_create, connection_delete, connection_update
 from core.openapi import LIST, READ, WRITE, responses
-from core.time import iso
-from core.validation import Problems, check_object, clean_text, join
 from credentials.openapi import credential
 from credentials.representation import credential_repr
 from organisations.authentication import ApiKeyPrincipal
@@ -52,9 +34,9 @@ class InitialiseView(OrganisationScopedMixin):
 
     @extend_schema(
         operation_id="oauth2_initialise",
-        request=InitialiseRequestSerializer,
+        request=inputs.InitialiseRequest,
         responses=responses(
-            {200: InitialiseResponseSerializer},
+            {200: outputs.InitialiseResponse},
             *WRITE,
             text={
                 400: "Invalid request (`invalid_request`, `client_id_mismatch`, "
@@ -65,11 +47,16 @@ class InitialiseView(OrganisationScopedMixin):
         ),
     )
     def post(self, request: Request, organisation_id: str, connector_id: str) -> Response:
-        params = oauth.InitialiseParams.from_body(
-            organisation=self.organisation, connector_id=connector_id, body=request.data
+        organisation = self.organisation  # 404 for other organisations before reading the body
+        params = oauth.InitialiseParams(
+            organisation=organisation,
+            connector_id=connector_id,
+            **inputs.InitialiseRequest.parse(request.data),
         )
         result = oauth.authorisation_initialise(params)
-        return Response({"url": result.url}, headers={"Cache-Control": "no-store"})
+        return Response(
+            outputs.InitialiseResponse.render(result), headers={"Cache-Control": "no-store"}
+        )
 
 
 class GrantTokenView(OrganisationScopedMixin):
@@ -83,9 +70,9 @@ class GrantTokenView(OrganisationScopedMixin):
 
     @extend_schema(
         operation_id="oauth2_grant_token",
-        request=GrantTokenRequestSerializer,
+        request=inputs.GrantTokenRequest,
         responses=responses(
-            {201: ConnectionSerializer},
+            {201: outputs.Connection},
             *WRITE,
             409,
             502,
@@ -99,13 +86,16 @@ class GrantTokenView(OrganisationScopedMixin):
         ),
     )
     def post(self, request: Request, organisation_id: str, connector_id: str) -> Response:
-        params = oauth.GrantParams.from_body(
-            organisation=self.organisation, connector_id=connector_id, body=request.data
+        organisation = self.organisation  # 404 for other organisations before reading the body
+        params = oauth.GrantParams(
+            organisation=organisation,
+            connector_id=connector_id,
+            **inputs.GrantTokenRequest.parse(request.data),
         )
         connection = oauth.connection_create_with_grant(params)
         return Response(
-            connection_repr(
-                connection_get(organisation=self.organisation, connection_id=connection.pk)
+            outputs.Connection.render(
+                connection_get(organisation=organisation, connection_id=connection.pk)
             ),
             status=status.HTTP_201_CREATED,
             headers={"Cache-Control": "no-store"},
@@ -157,68 +147,6 @@ class CallbackApiView(APIView):
 # --- Connections ------------------------------------------------------------------
 
 
-def _force_refresh(values: list[str]) -> bool:
-    """``forceRefresh``: absent, ``true`` or ``false`` (once); anything else is a 400."""
-    if not values:
-        return False
-    if len(values) != 1 or values[0] not in ("true", "false"):
-        raise PatchbayError(
-            "invalid_request",
-            "forceRefresh must be true or false.",
-            400,
-            [FieldError("forceRefresh", "Must be true or false.")],
-        )
-    return values[0] == "true"
-
-
-_WRITABLE = frozenset({"name", "systemId", "baseUrl", "connectionTemplateId", "credentials"})
-_READ_ONLY = frozenset({"id", "createdAt", "updatedAt", "status", "endUser"})
-_UNSET: Any = object()
-
-
-def _connection_body(data: Any, *, partial: bool) -> dict[str, Any]:
-    """The writable fields present in a connection body, validated; absent ones are left out."""
-    problems = Problems()
-    body = check_object(data, "", problems, allowed=_WRITABLE | _READ_ONLY) or {}
-    problems.raise_if_any()
-    out: dict[str, Any] = {}
-    if "name" in body or not partial:
-        out["name"] = clean_text(body.get("name"), "name", problems, max_length=200, required=True)
-    if "systemId" in body or not partial:
-        out["systemId"] = clean_text(body.get("systemId"), "systemId", problems, required=True)
-    for key, limit in (("baseUrl", 2048), ("connectionTemplateId", 200)):
-        if key in body:
-            out[key] = clean_text(body.get(key), key, problems, max_length=limit) or ""
-    if "credentials" in body:
-        out["credentials"] = _credential_refs(body.get("credentials"), problems)
-    problems.raise_if_any()
-    return out
-
-
-def _credential_refs(value: Any, problems: Problems) -> list[CredentialRef]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        problems.add("credentials", "Must be a list.")
-        return []
-    refs = []
-    for index, item in enumerate(value[:100]):
-        path = join("credentials", index)
-        entry = check_object(item, path, problems, allowed={"authSchemeConfigId", "credentialId"})
-        if entry is None:
-            continue
-        config_id = clean_text(
-            entry.get("authSchemeConfigId"), join(path, "authSchemeConfigId"), problems,
-            max_length=100, required=True,
-        )  # fmt: skip
-        credential_id = clean_text(
-            entry.get("credentialId"), join(path, "credentialId"), problems, required=True
-        )
-        if config_id and credential_id:
-            refs.append(CredentialRef(config_id, credential_id))
-    return refs
-
-
 _CONNECTION_WRITE = {
     400: "Invalid request (`invalid_request`, `credential_type_mismatch`, …).",
     404: "`not_found`: the connection, or a connector, auth scheme config or credential it names.",
@@ -229,21 +157,21 @@ _CONNECTION_WRITE = {
 @extend_schema_view(
     list=extend_schema(
         operation_id="connections_list",
-        responses=responses({200: ConnectionPageSerializer}, *LIST),
+        responses=responses({200: outputs.ConnectionPage}, *LIST),
     ),
     create=extend_schema(
         operation_id="connections_create",
-        request=ConnectionWriteSerializer,
-        responses=responses({201: ConnectionSerializer}, *WRITE, 409, text=_CONNECTION_WRITE),
+        request=inputs.ConnectionWrite,
+        responses=responses({201: outputs.Connection}, *WRITE, 409, text=_CONNECTION_WRITE),
     ),
     retrieve=extend_schema(
         operation_id="connections_retrieve",
-        responses=responses({200: ConnectionSerializer}, *READ),
+        responses=responses({200: outputs.Connection}, *READ),
     ),
     partial_update=extend_schema(
         operation_id="connections_update",
-        request=ConnectionWriteSerializer,
-        responses=responses({200: ConnectionSerializer}, *WRITE, 409, text=_CONNECTION_WRITE),
+        request=inputs.ConnectionWrite,
+        responses=responses({200: outputs.Connection}, *WRITE, 409, text=_CONNECTION_WRITE),
     ),
     destroy=extend_schema(
         operation_id="connections_delete", responses=responses({204: None}, *READ)
@@ -257,39 +185,26 @@ class ConnectionViewSet(OrganisationScopedViewSet):
 
     def list(self, request: Request, organisation_id: str) -> Response:
         page = self.paginate_queryset(self.get_queryset()) or []
-        return self.get_paginated_response([connection_repr(c) for c in page])
+        return self.get_paginated_response([outputs.Connection.render(c) for c in page])
 
     def create(self, request: Request, organisation_id: str) -> Response:
         organisation = self.organisation  # 404 for other organisations before reading the body
-        body = _connection_body(request.data, partial=False)
-        connection = connection_create(
-            organisation=organisation,
-            connector_id=body["systemId"],
-            name=body["name"],
-            base_url=body.get("baseUrl", ""),
-            connection_template_id=body.get("connectionTemplateId", ""),
-            credentials=body.get("credentials"),
+        body = inputs.ConnectionWrite.parse(request.data)
+        connection = connection_create(organisation=organisation, **body)
+        return Response(
+            outputs.Connection.render(self._reread(connection)), status=status.HTTP_201_CREATED
         )
-        return Response(connection_repr(self._reread(connection)), status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, organisation_id: str, connection_id: str) -> Response:
-        return Response(connection_repr(self._connection()))
+        return Response(outputs.Connection.render(self._connection()))
 
     def partial_update(
         self, request: Request, organisation_id: str, connection_id: str
     ) -> Response:
         connection = self._connection()
-        body = _connection_body(request.data, partial=True)
-        if "systemId" in body and body["systemId"] != str(connection.connector_id):
-            raise PatchbayError("invalid_request", "systemId cannot be changed.", 400)
-        connection = connection_update(
-            connection=connection,
-            name=body.get("name"),
-            base_url=body.get("baseUrl"),
-            connection_template_id=body.get("connectionTemplateId"),
-            credentials=body.get("credentials"),
-        )
-        return Response(connection_repr(self._reread(connection)))
+        body = inputs.ConnectionWrite.parse(request.data, partial=True)
+        connection = connection_update(connection=connection, **body)
+        return Response(outputs.Connection.render(self._reread(connection)))
 
     def destroy(self, request: Request, organisation_id: str, connection_id: str) -> Response:
         connection_delete(connection=self._connection())
@@ -299,7 +214,7 @@ class ConnectionViewSet(OrganisationScopedViewSet):
         operation_id="connections_access_token",
         parameters=[OpenApiParameter("forceRefresh", bool, OpenApiParameter.QUERY)],
         responses=responses(
-            {200: AccessTokenSerializer},
+            {200: outputs.AccessToken},
             400,
             401,
             404,
@@ -322,7 +237,7 @@ class ConnectionViewSet(OrganisationScopedViewSet):
         token. 409 ``reauthorisation_required``; 502 ``token_refresh_failed`` with
         ``Retry-After``."""
         connection = self._connection()
-        force = _force_refresh(request.query_params.getlist("forceRefresh"))
+        force = inputs.force_refresh(request.query_params.getlist("forceRefresh"))
         try:
             token = oauth.access_token_get(connection, force_refresh=force)
         except oauth.TokenRefreshFailed as exc:
@@ -331,15 +246,7 @@ class ConnectionViewSet(OrganisationScopedViewSet):
                 status=exc.status,
                 headers={"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"},
             )
-        return Response(
-            {
-                "accessToken": token.access_token,
-                "tokenType": token.token_type,
-                "expiresAt": iso(token.expires_at),
-                "scopes": token.scopes,
-            },
-            headers={"Cache-Control": "no-store"},
-        )
+        return Response(outputs.AccessToken.render(token), headers={"Cache-Control": "no-store"})
 
     def _connection(self) -> Connection:
         return connection_get(

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connections import oauth
-from connections.openapi import InitialiseRequestSerializer
+from connections.inputs import InitialiseRequest
 from core.openapi import LIST, READ, WRITE, responses
 from embed import inputs, outputs, selectors, services
 from embed.authentication import (
@@ -334,20 +334,20 @@ class EmbedInitialiseView(EmbedView):
 
     @extend_schema(
         operation_id="embed_oauth2_initialise",
-        request=InitialiseRequestSerializer,
+        request=InitialiseRequest,
         responses=responses({200: outputs.EmbedInitialiseResponse}, *_EMBED_WRITE, embed=True),
     )
     def post(self, request: Request, hub_id: str, connector_id: str) -> Response:
         hub = self.hub
         # The flow reads the connector within the hub's organisation and only among the
         # connectors the hub offers (404 otherwise), in the same query as its config.
-        params = oauth.InitialiseParams.from_body(
+        params = oauth.InitialiseParams(
             organisation=hub.organisation,
             connector_id=connector_id,
-            body=request.data,
             hub_id=hub.pk,
             end_user_id=self.end_user.pk,
             connect_session_id=self.principal.session.pk,
+            **InitialiseRequest.parse(request.data),
         )
         result = oauth.authorisation_initialise(params)
         return Response(outputs.EmbedInitialiseResponse.render(result))

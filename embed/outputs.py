@@ -13,9 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from connections.inputs import CredentialPointer
 from connections.models import AuthorisationRequest, ConnectionStatus
 from connections.models import AuthorisationStatus as Status
-from connections.openapi import CredentialPointerSerializer
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.oauth2 import OAuth2Config
 from core.openapi import paginated
@@ -160,7 +160,7 @@ class EmbedOAuth2(Output):
 
     authorizeUrl = Text(source="authorize_url", max_length=4096)
     clientId = Text(source="client_id", max_length=4096)
-    credential = Computed("credential_pointer", CredentialPointerSerializer())
+    credential = Computed("credential_pointer", CredentialPointer())
     scopes = StringList()
 
     @staticmethod

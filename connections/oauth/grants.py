@@ -23,18 +23,17 @@ from connections.oauth.tokens import TokenExchangeFailed, TokenRequestError
 from connectors.models import AuthSchemeConfig, Connector
 from connectors.oauth2 import OAuth2Config
 from core.errors import FieldError, PatchbayError, invalid, not_found
-from core.text import has_control_characters, parse_uuid
+from core.text import parse_uuid
 from credentials.models import Credential, CredentialType
 from credentials.selectors import credential_list, credential_refused
 from organisations.models import Organisation
 from webhooks.services import event_emit
 
-_BODY_FIELDS = frozenset({"name", "authSchemeConfigId", "credential"})
-
 
 @dataclass(frozen=True)
 class GrantParams:
-    """A request for a connection made with a non-interactive grant."""
+    """A request for a connection made with a non-interactive grant (the body as
+    :class:`connections.inputs.GrantTokenRequest` parses it)."""
 
     organisation: Organisation
     connector_id: str
@@ -42,54 +41,6 @@ class GrantParams:
     auth_scheme_config_id: str | None = None
     credential_id: str | None = None
     credential_organisation_id: str | None = None
-
-    @classmethod
-    def from_body(
-        cls, *, organisation: Organisation, connector_id: str, body: object
-    ) -> GrantParams:
-        """Parse the JSON body strictly: known fields, strings, no control characters."""
-        if body is None or body == "":
-            body = {}
-        if not isinstance(body, dict):
-            raise invalid("body", "The body must be a JSON object.")
-        unknown = sorted(set(body) - _BODY_FIELDS)
-        if unknown:
-            raise invalid(str(unknown[0])[:64], "Unknown field.")
-        name = _text(body, "name", 200)
-        config_id = _text(body, "authSchemeConfigId", 100)
-        credential = body.get("credential")
-        credential_id = credential_org = None
-        if credential is not None:
-            if not isinstance(credential, dict) or set(credential) - {"id", "organisationId"}:
-                raise invalid("credential", "Must be {id, organisationId?}.")
-            credential_id = _text(credential, "id", 64, path="credential.id", required=True)
-            credential_org = _text(
-                credential, "organisationId", 64, path="credential.organisationId"
-            )
-        return cls(
-            organisation=organisation,
-            connector_id=connector_id,
-            name=name,
-            auth_scheme_config_id=config_id,
-            credential_id=credential_id,
-            credential_organisation_id=credential_org,
-        )
-
-
-def _text(
-    body: dict[str, Any], key: str, limit: int, *, path: str | None = None, required: bool = False
-) -> str | None:
-    value = body.get(key)
-    where = path or key
-    if value is None:
-        if required:
-            raise invalid(where, "Required.")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise invalid(where, "Must be a non-empty string.")
-    if len(value) > limit or has_control_characters(value):
-        raise invalid(where, f"At most {limit} characters, without control characters.")
-    return value.strip()
 
 
 def _oauth2_config(connector: Connector, config_id: str | None) -> AuthSchemeConfig:

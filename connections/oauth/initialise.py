@@ -30,7 +30,7 @@ from connectors.oauth2 import OAuth2Config
 from core.errors import PatchbayError, invalid, not_found
 from core.logs import WARNING, refusal
 from core.rows import Join, Source
-from core.text import has_control_characters, parse_uuid
+from core.text import parse_uuid
 from credentials.models import Credential, CredentialType
 from credentials.selectors import credential_refused
 from organisations.models import Organisation
@@ -63,7 +63,8 @@ class InitialiseParams:
     """Everything an initialise needs, whoever asks (REST API today, embed API later).
 
     ``organisation`` is the caller's organisation (already authorised); the rest is the
-    request body of SPEC §5.1. The embed API adds who the connection is for.
+    request body of SPEC §5.1 as :class:`connections.inputs.InitialiseRequest` parses it.
+    The embed API adds who the connection is for.
     """
 
     organisation: Organisation
@@ -84,108 +85,6 @@ class InitialiseParams:
     hub_id: uuid_module.UUID | None = None
     end_user_id: uuid_module.UUID | None = None
     connect_session_id: uuid_module.UUID | None = None
-
-    @classmethod
-    def from_body(
-        cls,
-        *,
-        organisation: Organisation,
-        connector_id: str,
-        body: object,
-        hub_id: uuid_module.UUID | None = None,
-        end_user_id: uuid_module.UUID | None = None,
-        connect_session_id: uuid_module.UUID | None = None,
-    ) -> InitialiseParams:
-        """Parse the JSON body of an initialise request strictly (types, control characters)."""
-        if not isinstance(body, dict):
-            raise invalid("body", "The body must be a JSON object.")
-        _refuse_control_characters(body, "")
-        unknown = sorted(set(body) - _BODY_FIELDS)
-        if unknown:
-            raise invalid(unknown[0], "Unknown field.")
-        credential = body.get("credential")
-        if not isinstance(credential, dict):
-            raise invalid("credential", "Required: {id, organisationId}.")
-        scopes = body.get("scopes")
-        if scopes is not None and (
-            not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
-        ):
-            raise invalid("scopes", "Must be a list of strings.")
-        disable = body.get("disableOfflineAccess", False)
-        if disable is None:
-            disable = False
-        if not isinstance(disable, bool):
-            raise invalid("disableOfflineAccess", "Must be true or false.")
-        return cls(
-            organisation=organisation,
-            connector_id=connector_id,
-            authorize_url=_string(body, "authorizeUrl", required=True) or "",
-            client_id=_string(body, "clientId", required=True) or "",
-            credential_id=_string(credential, "id", required=True, path="credential.id") or "",
-            credential_organisation_id=_string(
-                credential, "organisationId", required=True, path="credential.organisationId"
-            )
-            or "",
-            additional_params=_string(body, "additionalParams") or "",
-            disable_offline_access=disable,
-            prompt=_string(body, "prompt"),
-            scopes=scopes,
-            redirect_url=_string(body, "redirectUrl"),
-            auth_scheme_config_id=_string(body, "authSchemeConfigId"),
-            connection_id=_string(body, "connectionId"),
-            hub_id=hub_id,
-            end_user_id=end_user_id,
-            connect_session_id=connect_session_id,
-        )
-
-
-_BODY_FIELDS = frozenset(
-    {
-        "authorizeUrl",
-        "clientId",
-        "credential",
-        "additionalParams",
-        "disableOfflineAccess",
-        "prompt",
-        "scopes",
-        "redirectUrl",
-        "authSchemeConfigId",
-        "connectionId",
-    }
-)
-_MAX_STRING = 4096
-
-
-def _string(
-    data: dict[str, Any], key: str, *, required: bool = False, path: str | None = None
-) -> str | None:
-    value = data.get(key)
-    where = path or key
-    if value is None:
-        if required:
-            raise invalid(where, "This field is required.")
-        return None
-    if not isinstance(value, str):
-        raise invalid(where, "Must be a string.")
-    if required and not value:
-        raise invalid(where, "This field may not be blank.")
-    if len(value) > _MAX_STRING:
-        raise invalid(where, f"At most {_MAX_STRING} characters.")
-    return value
-
-
-def _refuse_control_characters(value: object, path: str) -> None:
-    if isinstance(value, str):
-        if has_control_characters(value):
-            raise invalid(path or "body", "Control characters are not allowed.")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            _refuse_control_characters(key, child)
-            _refuse_control_characters(item, child)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_control_characters(item, f"{path}[{index}]")
 
 
 @dataclass(frozen=True)

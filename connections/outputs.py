@@ -1,0 +1,78 @@
+"""What the connections API and the OAuth 2.0 endpoints answer: one declaration per object,
+rendered by :meth:`core.wire.Output.render` and documented from the same classes. Secrets
+never appear: credentials render as the credentials API does (without their secrets), and
+the access-token answer never holds the refresh token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from connections import models
+from connectors.outputs import AuthSchemeConfig
+from core.openapi import paginated
+from core.wire import Choice, Computed, Output, Text, Timestamp, Uuid
+from credentials.openapi import credential
+from credentials.representation import credential_repr
+
+
+class ConnectionCredential(Output):
+    """One credential of a connection, with the auth scheme config it is applied through."""
+
+    id = Uuid(source="pk")
+    authSchemeConfig = AuthSchemeConfig(source="auth_scheme_config")
+    credential = Computed("credential_of", credential())
+
+    @staticmethod
+    def credential_of(link: models.ConnectionCredential) -> dict[str, Any]:
+        return credential_repr(link.credential)
+
+
+class EndUserRef(Output):
+    id = Uuid(source="pk")
+    externalId = Text(max_length=200, source="external_id")
+
+
+class Connection(Output):
+    """A connection (SPEC §4). `credentials` are applied in order. Secrets never appear."""
+
+    # Read through connections.selectors, which prefetches the credentials: the query
+    # count does not grow with their number.
+
+    id = Uuid(source="pk")
+    name = Text(max_length=200)
+    credentials = ConnectionCredential(many=True, source="connection_credentials")
+    baseUrl = Text(max_length=2048, source="base_url")
+    createdAt = Timestamp(source="created_at")
+    updatedAt = Timestamp(source="updated_at")
+    systemId = Uuid(source="connector_id", help_text="The connector's id.")
+    connectionTemplateId = Computed("template_of", Text(max_length=200, allow_null=True))
+    status = Choice(models.ConnectionStatus.values)
+    endUser = EndUserRef(
+        source="end_user",
+        allow_null=True,
+        help_text="The hub's end user, when made through a hub; else null.",
+    )
+
+    @staticmethod
+    def template_of(connection: models.Connection) -> str | None:
+        return connection.connection_template_id or None
+
+
+ConnectionPage = paginated("ConnectionPage", Connection())
+
+
+class AccessToken(Output):
+    """The connection's current access token (never the refresh token)."""
+
+    # Plain fields: a provider's token and scopes have no length Patchbay could promise.
+    accessToken = serializers.CharField(source="access_token")
+    tokenType = serializers.CharField(source="token_type")
+    expiresAt = Timestamp(source="expires_at", allow_null=True)
+    scopes = serializers.ListField(child=serializers.CharField())
+
+
+class InitialiseResponse(Output):
+    # Plain: the authorize URL with its query may be longer than a URL Patchbay accepts.
+    url = serializers.URLField(help_text="Send the person's browser here.")
