@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from rest_framework.test import APIClient
 
 from connections.models import AuthorisationRequest
@@ -60,6 +60,7 @@ def test_the_sweep_sees_every_api_route():
 class World:
     ids: dict[str, str]
     session: str
+    client_credential_id: str = ""
 
 
 def _build(actor: Actor, *, with_everything: bool) -> World:
@@ -107,6 +108,7 @@ def _build(actor: Actor, *, with_everything: bool) -> World:
         format="json",
     ).json()
     users = c.get(actor.url(f"hubs/{hub['id']}/users")).json()["items"]
+    client_credential_id = ""
     ids = {
         "organisation_id": actor.org_id,
         "connector_id": connector["id"],
@@ -122,6 +124,7 @@ def _build(actor: Actor, *, with_everything: bool) -> World:
         token = f.token_credential(actor.organisation)
         connection = f.connection(actor.organisation, config.connector, links=[(config, token)])
         client_id = config.settings["grant"]["authorizationCode"]["credentialId"]
+        client_credential_id = client_id
         c.post(
             actor.url(f"connectors/{connector['id']}/oauth2/initialise"),
             {
@@ -148,7 +151,7 @@ def _build(actor: Actor, *, with_everything: bool) -> World:
             "webhook_id": webhook["id"],
             "delivery_id": delivery["id"],
         }
-    return World(ids=ids, session=session["token"])
+    return World(ids=ids, session=session["token"], client_credential_id=client_credential_id)
 
 
 @pytest.fixture
@@ -159,6 +162,11 @@ def alice_world(alice: Actor) -> World:
 @pytest.fixture
 def charlie_world(charlie: Actor) -> World:
     return _build(charlie, with_everything=False)
+
+
+@pytest.fixture
+def charlie_full_world(charlie: Actor) -> World:
+    return _build(charlie, with_everything=True)
 
 
 def _path(route: str, ids: dict[str, str], **override: str) -> str:
@@ -220,31 +228,137 @@ def test_an_outsider_gets_nothing_from_any_route(alice, charlie, alice_world, ch
     assert _snapshot() == before, "an outsider's request changed something"
 
 
+# Every bad id the per-app sweeps used to send (credentials, connectors, connections,
+# initialise, hubs, embed sessions, embed polling), now sent to every id segment of every
+# route: injection-looking text, path tricks, integers past any column, NUL, over-long
+# text, a well-formed UUID that names nothing.
+NIL = "00000000-0000-0000-0000-000000000000"
 HOSTILE_IDS = [
     "1 OR 1=1",
-    "..%2Fx",
-    "9" * 30,
+    "1%20OR%201=1",
+    "' OR ''='",
+    "%27%3B--",  # ';-- once decoded
+    "..%2Fx",  # ../x once decoded
+    "../x",
+    "..",
+    "-1",
+    "9" * 23,
+    "9" * 40,
+    "9" * 400,
     "%00",
     "x" * 300,
-    "00000000-0000-0000-0000-000000000000",
+    NIL,
+    "3f2b8c1e-6d4a-4e0f-9b7c-2a1d5e8f9c04",  # a random UUID: unknown, not merely nil
 ]
+# Not an id of the caller's organisation but a real one of another: the id of the same
+# kind in charlie's world, sent with alice's key or session.
+ANOTHER_ORGANISATIONS = "another organisation's id"
+ERROR_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-@pytest.mark.parametrize("bad", HOSTILE_IDS)
-def test_hostile_ids_answer_4xx_on_every_route(alice, alice_world, bad):
+def _allowed_methods(route: str, ids: dict[str, str]) -> set[str]:
+    """The methods a route answers, from its view (a viewset's actions, an APIView's handlers)."""
+    func = resolve(_path(route, ids)).func
+    actions = getattr(func, "actions", None)
+    if actions is not None:
+        return {m for m in actions if m in METHODS}
+    view = func.view_class  # type: ignore[attr-defined]
+    return {m for m in METHODS if hasattr(view, m)}
+
+
+def _valid_body(route: str, world: World) -> dict[str, Any]:
+    """A body the route would accept, so that a 404 cannot hide behind a 400 for the body
+    (initialise, for one, checks everything that needs no database before the lookup)."""
+    name = resolve(_path(route, world.ids)).url_name
+    if name in ("oauth2-initialise", "embed-oauth2-initialise"):
+        return {
+            "authorizeUrl": "https://login.example.com/authorize",
+            "clientId": "cid",
+            "credential": {
+                "id": world.client_credential_id,
+                "organisationId": world.ids["organisation_id"],
+            },
+        }
+    bodies: dict[str, dict[str, Any]] = {
+        "auth-scheme-config-detail": {"type": "none"},
+        "connector-detail": {"name": "x"},
+        "credential-detail": {"name": "x"},
+        "hub-detail": {"name": "x"},
+        "hub-session-create": {"endUser": {"externalId": "u"}},
+        "hub-user-list": {"externalId": "u2"},
+        "hub-user-detail": {"displayName": "x"},
+        "webhook-detail": {"url": "https://hooks.example.com/other"},
+    }
+    return bodies.get(name or "", {})
+
+
+def _error_shape(response: Any) -> bool:
+    """SPEC §4: ``{"code", "message", "fields"?}``, the code in snake case."""
+    if not response.get("Content-Type", "").startswith("application/json"):
+        return False
+    body = response.json()
+    return (
+        isinstance(body, dict)
+        and set(body) <= {"code", "message", "fields"}
+        and isinstance(body.get("code"), str)
+        and ERROR_CODE.match(body["code"]) is not None
+        and isinstance(body.get("message"), str)
+        and bool(body["message"])
+    )
+
+
+def _refused_as_expected(response: Any, *, segment: str, method: str, allowed: bool) -> bool:
+    status, code = response.status_code, response.json().get("code")
+    if (status, code) == (404, "not_found"):
+        return True
+    if not allowed:
+        # A method the route lacks: 405, unless the lookup of an id refused first.
+        return (status, code) == (405, "method_not_allowed")
+    # A PUT of a config (an upsert, sent without a body here) is refused for its body.
+    return segment == "config_id" and method == "put" and (status, code) == (400, "invalid_request")
+
+
+def test_the_sweep_knows_the_methods_of_every_route(alice, alice_world):
+    for route in API_ROUTES:
+        assert _allowed_methods(route, alice_world.ids), route
+    detail = "/api/v2/o/<str:organisation_id>/credentials/<str:credential_id>"
+    assert _allowed_methods(detail, alice_world.ids) == {"get", "put", "patch", "delete"}
+
+
+@pytest.mark.parametrize("bad", [*HOSTILE_IDS, ANOTHER_ORGANISATIONS])
+def test_bad_ids_answer_404_in_the_error_shape_on_every_route(request, alice, alice_world, bad):
+    others = request.getfixturevalue("charlie_full_world") if bad == ANOTHER_ORGANISATIONS else None
     before = _snapshot()
     failures = []
+    tried = 0
     for route in API_ROUTES:
-        names = [n for n in PARAM.findall(route) if n != "organisation_id"]
-        if not names:
-            continue
         client = _embed(alice_world.session) if route.startswith("/api/v2/embed/") else alice.client
-        for name in names:
-            path = _path(route, alice_world.ids, **{name: bad})
+        allowed = _allowed_methods(route, alice_world.ids)
+        body = _valid_body(route, alice_world)
+        for segment in PARAM.findall(route):
+            if others is None:
+                value = bad
+            elif segment == "config_id":
+                continue  # a name within its connector: the connector id is what differs
+            else:
+                value = others.ids[segment]
+            path = _path(route, alice_world.ids, **{segment: value})
             for method in METHODS:
-                status = _send(client, method, path).status_code
-                if not 400 <= status < 500:
-                    failures.append(f"{method.upper()} {route} with {name}={bad[:20]!r}: {status}")
+                # PUT of a config id that is a valid name creates that config (config ids
+                # are chosen by the client); so it gets no body here, and a 400 for the
+                # body is the expected refusal. Hostile names with a valid body:
+                # tests/connectors (test_it_answers_hostile_config_ids).
+                upsert = segment == "config_id" and method == "put"
+                response = _send(client, method, path, {} if upsert else body)
+                tried += 1
+                where = f"{method.upper()} {route} with {segment}={value[:20]!r}"
+                if not _error_shape(response):
+                    failures.append(f"{where}: {response.status_code} not in the error shape")
+                elif not _refused_as_expected(
+                    response, segment=segment, method=method, allowed=method in allowed
+                ):
+                    failures.append(f"{where}: {response.status_code} {response.json()['code']}")
+    assert tried > 200
     assert not failures, "\n".join(failures)
     assert _snapshot() == before
 

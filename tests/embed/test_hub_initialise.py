@@ -415,8 +415,6 @@ def test_a_session_polls_only_its_end_users_authorisations(alice, hub, embed):
     assert elsewhere.status_code == 404
     # A new session of the same end user (the old one expired) may keep polling.
     assert poll(embed_client(hub.mint()), hub, authorisation_id).status_code == 200
-    for bad in ("1 OR 1=1", "..", "9" * 400, "00000000-0000-0000-0000-000000000000"):
-        assert poll(embed, hub, bad).status_code == 404
 
 
 @pytest.mark.django_db

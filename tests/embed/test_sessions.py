@@ -206,12 +206,6 @@ def test_a_session_answers_404_on_another_organisations_hub(charlie, hub, sessio
     assert embed_client(charlies.mint()).get(hub.url("session")).status_code == 404
 
 
-@pytest.mark.parametrize("hub_id", ["1 OR 1=1", "..", "9" * 400, "%00"])
-def test_bad_hub_ids_answer_404(hub, session_token, hub_id):
-    response = embed_client(session_token).get(f"/api/v2/embed/{hub_id}/session")
-    assert response.status_code == 404
-
-
 def test_a_session_dies_with_its_hub(alice, hub, session_token):
     assert alice.client.delete(hub.admin_url()).status_code == 204
     assert not ConnectSession.objects.exists()
