@@ -329,6 +329,34 @@ class ObjectListExtension(OpenApiSerializerFieldExtension):
         return schema
 
 
+class Base64(Text):
+    """Standard base64 (RFC 4648 §4) with padding, at most ``max_length`` characters."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return cleaned(
+            lambda p: v.clean_base64(
+                data, "", p, max_length=self.max_length or 512, required=self.required
+            )
+        )
+
+
+class QueryString(Text):
+    """A URL-encoded query string (``a=1&b=2``) of at most ``max_length`` bytes."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return cleaned(
+            lambda p: v.clean_query_string(data, "", p, max_bytes=self.max_length or 512)
+        )
+
+
+class Scopes(StringList):
+    """At most 100 scope tokens of at most 256 characters, no whitespace; duplicates are
+    dropped, the first occurrence keeps its place."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return cleaned(lambda p: v.clean_scopes(data, "", p))
+
+
 class Computed(serializers.Field):
     """An output-only value computed by the :class:`Output`'s static method ``method``
     from the whole object; ``schema`` is the field that documents it."""
@@ -404,14 +432,16 @@ class Input(serializers.Serializer):
         partial: bool = False,
         code: str = "invalid_request",
         instance: Any = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Any:
         """The validated values of ``data`` (absent keys are absent), or one 400.
-        ``instance`` is the object a body changes, for fields that compare with it."""
+        ``instance`` is the object a body changes, for fields that compare with it;
+        ``context`` is what fields and :meth:`check` read (``self.context``)."""
         if not isinstance(data, Mapping):  # DRF would answer None with "No data provided"
             if cls.body_message is not None:
                 raise PatchbayError(code, cls.body_message, 400)
             raise invalid_request([FieldError("body", "Must be a JSON object.")], code)
-        serializer = cls(instance, data=data, partial=partial)
+        serializer = cls(instance, data=data, partial=partial, context=dict(context or {}))
         if not serializer.is_valid():
             raise invalid_request(field_errors(serializer.errors), code)
         return serializer.validated_data
