@@ -13,8 +13,7 @@ from connections import models
 from connectors.outputs import AuthSchemeConfig
 from core.openapi import paginated
 from core.wire import Choice, Computed, Output, Text, Timestamp, Uuid
-from credentials.openapi import credential
-from credentials.representation import credential_repr
+from credentials.outputs import Credential, credential_schema
 
 
 class ConnectionCredential(Output):
@@ -22,11 +21,11 @@ class ConnectionCredential(Output):
 
     id = Uuid(source="pk")
     authSchemeConfig = AuthSchemeConfig(source="auth_scheme_config")
-    credential = Computed("credential_of", credential())
+    credential = Computed("credential_of", credential_schema())
 
     @staticmethod
     def credential_of(link: models.ConnectionCredential) -> dict[str, Any]:
-        return credential_repr(link.credential)
+        return Credential.render(link.credential)
 
 
 class EndUserRef(Output):

@@ -16,8 +16,7 @@ from connections.models import Connection
 from connections.selectors import connection_get, connection_list
 from connections.services import connection_create, connection_delete, connection_update
 from core.openapi import LIST, READ, WRITE, responses
-from credentials.openapi import credential
-from credentials.representation import credential_repr
+from credentials import outputs as credential_outputs
 from organisations.authentication import ApiKeyPrincipal
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
@@ -120,7 +119,7 @@ class CallbackApiView(APIView):
         operation_id="oauth2_callback",
         parameters=_CALLBACK_QUERY,
         responses=responses(
-            {201: credential()},
+            {201: credential_outputs.credential_schema()},
             400,
             401,
             502,
@@ -138,7 +137,7 @@ class CallbackApiView(APIView):
         assert isinstance(request.user, ApiKeyPrincipal)
         outcome = oauth.authorisation_complete(params, organisation=request.user.organisation)
         return Response(
-            credential_repr(outcome.credential),
+            credential_outputs.Credential.render(outcome.credential),
             status=status.HTTP_201_CREATED,
             headers={"Cache-Control": "no-store"},
         )

@@ -46,13 +46,12 @@ class CredentialTypeSpec:
     free_form: bool = False
     description: str = ""
     field_map: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
+    # Computed once: every rendered credential reads it (hot in connection answers).
+    secret_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_map", {f.name: f for f in self.fields})
-
-    @property
-    def secret_fields(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields if f.secret)
+        object.__setattr__(self, "secret_fields", tuple(f.name for f in self.fields if f.secret))
 
     @property
     def required_fields(self) -> tuple[str, ...]:
