@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.openapi import READ, responses
-from organisations.openapi import OrganisationSerializer
+from organisations import outputs
 from organisations.tenancy import OrganisationScopedMixin
 
 
@@ -14,15 +14,7 @@ class OrganisationView(OrganisationScopedMixin):
 
     @extend_schema(
         operation_id="organisation_retrieve",
-        responses=responses({200: OrganisationSerializer}, *READ),
+        responses=responses({200: outputs.Organisation}, *READ),
     )
     def get(self, request: Request, organisation_id: str) -> Response:
-        organisation = self.organisation
-        return Response(
-            {
-                "id": str(organisation.pk),
-                "name": organisation.name,
-                "allowedRedirectUrls": organisation.allowed_redirect_urls,
-                "createdAt": organisation.created_at.isoformat().replace("+00:00", "Z"),
-            }
-        )
+        return Response(outputs.Organisation.render(self.organisation))
