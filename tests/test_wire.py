@@ -74,3 +74,71 @@ def test_null_is_absent_unless_the_declaration_says_otherwise():
     with pytest.raises(PatchbayError) as refused:
         WebhookEndpointCreate.parse({"url": "https://hooks.example.com/in", "events": None})
     assert refused.value.fields[0].field == "events"
+
+
+def test_base64_query_string_and_scopes_fields_keep_core_validations_words():
+    from core.wire import Base64, Input, QueryString, Scopes
+
+    class Probe(Input):
+        blob = Base64(max_length=8, required=False)
+        query = QueryString(max_length=16, required=False)
+        scopes = Scopes(required=False)
+
+    assert Probe.parse({"blob": "AAE=", "query": "a=1&b=", "scopes": ["a", "b", "a"]}) == {
+        "blob": "AAE=",
+        "query": "a=1&b=",
+        "scopes": ["a", "b"],
+    }
+    with pytest.raises(PatchbayError) as refused:
+        Probe.parse({"blob": "AAE", "query": "a b", "scopes": ["a b", 1]})
+    assert [(f.field, f.message) for f in refused.value.fields] == [
+        ("blob", "Must be base64 (standard alphabet, with padding)."),
+        ("query", "Must be a URL-encoded query string (no spaces or '#')."),
+        ("scopes[0]", "Must not contain whitespace."),
+        ("scopes[1]", "Must be a string."),
+    ]
+
+
+def test_parse_hands_its_context_to_the_validate_hooks():
+    from core.wire import Input
+
+    class Probe(Input):
+        name = Text(required=False)
+
+        def validate_name(self, value: str) -> str:
+            return f"{self.context['prefix']}{value}"
+
+    assert Probe.parse({"name": "x"}, context={"prefix": "p-"}) == {"name": "p-x"}
+
+
+def test_an_output_renders_through_one_compiled_function():
+    from types import SimpleNamespace
+
+    from core.wire import Computed, Output, Timestamp, Uuid
+
+    class Inner(Output):
+        title = Text()
+
+    class Probe(Output):
+        id = Uuid(source="pk")
+        nested = Inner(source="child", allow_null=True)
+        deep = Text(source="child.title")
+        at = Timestamp(allow_null=True)
+        twice = Computed("double", Text())
+
+        @staticmethod
+        def double(obj: object) -> str:
+            return "twice"
+
+    obj = SimpleNamespace(pk=7, child=SimpleNamespace(title="l"), at=None)
+    assert Probe.render(obj) == {
+        "id": "7",
+        "nested": {"title": "l"},
+        "deep": "l",
+        "at": None,
+        "twice": "twice",
+    }
+    assert callable(Probe.__dict__["_plan"])
+    obj.child = None
+    with pytest.raises(AttributeError):  # a dotted source through None is a bug, not null
+        Probe.render(obj)
