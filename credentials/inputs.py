@@ -273,38 +273,39 @@ class CredentialData:
             if len(out) > DEFAULT_MAX_KEYS:
                 problems.add(self.path, f"Must have at most {DEFAULT_MAX_KEYS} keys.")
         else:
-            missing = _missing(spec, self.given, stored, partial)
-            for f in spec.fields:
-                if f.name in self.values:
-                    out[f.name] = self.values[f.name]
-                elif f.name in missing:
-                    problems.add(v.join(self.path, f.name), "This field is required.")
+            declared = DATA_INPUTS[self.type]._declared_fields
+            missing = _missing(declared, self.given, stored, partial)
+            for name, f in declared.items():
+                if name in self.values:
+                    out[name] = self.values[name]
+                elif name in missing:
+                    problems.add(v.join(self.path, name), "This field is required.")
                 elif (
                     stored is not None
-                    and (f.secret or partial)
-                    and f.name not in self.given
-                    and f.name in stored
+                    and (f.write_only or partial)
+                    and name not in self.given
+                    and name in stored
                 ):
-                    out[f.name] = stored[f.name]  # kept
+                    out[name] = stored[name]  # kept
         problems.raise_if_any()
         return out
 
 
 def _missing(
-    spec: CredentialTypeSpec,
+    declared: Mapping[str, serializers.Field],
     given: frozenset[str],
     stored: Mapping[str, Any] | None,
     partial: bool,
 ) -> frozenset[str]:
     """The required fields an update leaves without a value: not given, and not kept
-    from ``stored`` (secrets are kept, and with ``partial`` every field). A field given
-    ``null`` is the parser's to refuse."""
+    from ``stored`` (secrets, the write-only fields, are kept, and with ``partial`` every
+    field). A field given ``null`` is the parser's to refuse."""
     return frozenset(
-        f.name
-        for f in spec.fields
+        name
+        for name, f in declared.items()
         if f.required
-        and f.name not in given
-        and not (stored is not None and (f.secret or partial) and f.name in stored)
+        and name not in given
+        and not (stored is not None and (f.write_only or partial) and name in stored)
     )
 
 
@@ -332,15 +333,15 @@ class DataInput(Input):
         given = frozenset(data) if isinstance(data, Mapping) else frozenset()
         missing: frozenset[str] = frozenset()
         if update and stored is not None and isinstance(data, Mapping):
-            missing = _missing(cls.spec, given, stored, partial)
+            missing = _missing(cls._declared_fields, given, stored, partial)
         if not valid or missing:
             errors = dict(serializer.errors) if not valid else {}
-            detail = {k: e for k, e in errors.items() if k not in cls.spec.field_map}
-            for f in cls.spec.fields:
-                if f.name in errors:
-                    detail[f.name] = errors[f.name]
-                elif f.name in missing:
-                    detail[f.name] = ["This field is required."]
+            detail = {k: e for k, e in errors.items() if k not in cls._declared_fields}
+            for name in cls._declared_fields:
+                if name in errors:
+                    detail[name] = errors[name]
+                elif name in missing:
+                    detail[name] = ["This field is required."]
             raise serializers.ValidationError(detail)  # paths relative to the data object
         return CredentialData(cls.spec.type, dict(serializer.validated_data), given)
 
