@@ -447,10 +447,11 @@ class CredentialWrite(Input):
         help_text="When given, the credential is deleted automatically at that time.",
     )
 
-    def validate_expiresAt(self, value: datetime | None) -> datetime | None:
-        if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("Must be in the future.")
-        return value
+    def check(self, data: Mapping[str, Any], values: dict[str, Any]) -> Mapping[str, Any]:
+        expires_at = values.get("expiresAt")
+        if expires_at is not None and expires_at <= timezone.now():
+            return {"expiresAt": ["Must be in the future."]}
+        return {}
 
 
 ALLOWED_KEYS = (

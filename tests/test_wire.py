@@ -3,6 +3,8 @@ describes, and the class that renders an answer is the one documented for it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from core.errors import PatchbayError
@@ -99,16 +101,21 @@ def test_base64_query_string_and_scopes_fields_keep_core_validations_words():
     ]
 
 
-def test_parse_hands_its_context_to_the_validate_hooks():
+def test_parse_hands_its_context_to_the_fields_and_checks():
     from core.wire import Input
 
     class Probe(Input):
         name = Text(required=False)
 
-        def validate_name(self, value: str) -> str:
-            return f"{self.context['prefix']}{value}"
+        def check(self, data: Any, values: dict[str, Any]) -> dict[str, Any]:
+            if values.get("name") in self.context["taken"]:
+                return {"name": ["Already used."]}
+            return {}
 
-    assert Probe.parse({"name": "x"}, context={"prefix": "p-"}) == {"name": "p-x"}
+    assert Probe.parse({"name": "x"}, context={"taken": {"y"}}) == {"name": "x"}
+    with pytest.raises(PatchbayError) as refused:
+        Probe.parse({"name": "y"}, context={"taken": {"y"}})
+    assert [(f.field, f.message) for f in refused.value.fields] == [("name", "Already used.")]
 
 
 def test_an_output_renders_through_one_compiled_function():
