@@ -206,9 +206,7 @@ _KINDS: dict[Kind, tuple[_Make, str]] = {
         "A URL-encoded query string (`a=1&b=2`).",
     ),
     Kind.URL: (
-        lambda common, text: Url(
-            **common, allow_blank=not common["required"], trim_whitespace=False
-        ),
+        lambda common, text: Url(**common),
         "An absolute https URL.",
     ),
     Kind.BOOL: (lambda common, text: Bool(**common), ""),
