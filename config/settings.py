@@ -236,7 +236,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v2",
-    # Enums stay inline where they are used (core.openapi.EnumField): the default hook
+    # Enums stay inline where they are used (core.wire.Choice): the default hook
     # would pull them into components named after the field, and one-value `type`
     # discriminators (`none`, `basic-auth` ...) shared by auth scheme configs and
     # credentials would collide.

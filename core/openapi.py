@@ -1,10 +1,10 @@
 """Shared parts of the OpenAPI document (drf-spectacular): the error shape, ``pageInfo``,
 the paginated ``{items, pageInfo}`` wrapper and the error responses of every operation.
 
-The serializers here (and in each app's ``openapi.py``) describe the wire format for the
-docs only: no view validates or renders with them. The views keep their own parsing and
-representation functions (SPEC §4); ``tests/test_openapi_shapes.py`` checks that what they
-answer matches what is documented here.
+Each app's bodies and answers are declared in its ``inputs.py`` and ``outputs.py``
+(:mod:`core.wire`), which validate, render and document at once. What is left here is
+documentation of shapes :mod:`core.api` builds itself (the error body, the page wrapper);
+``tests/test_openapi_shapes.py`` checks real answers against the whole document.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 from drf_spectacular.extensions import (
     OpenApiSerializerExtension,
-    OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
@@ -36,23 +35,6 @@ class DocSerializerExtension(OpenApiSerializerExtension):
         if direction == "response" or not schema.get("properties"):
             schema["additionalProperties"] = False
         return schema
-
-
-class EnumField(serializers.Field):
-    """A string with a fixed set of values, documented inline (``{"type": "string",
-    "enum": [...]}``): no enum components, so the same value (``none``, ``basic-auth``)
-    may appear in several schemas without naming collisions."""
-
-    def __init__(self, values: Iterable[str], **kwargs: Any) -> None:
-        self.values = tuple(str(v) for v in values)
-        super().__init__(**kwargs)
-
-
-class EnumFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = "core.openapi.EnumField"
-
-    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        return {"type": "string", "enum": list(self.target.values)}
 
 
 # --- Errors -------------------------------------------------------------------------
