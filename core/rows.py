@@ -7,6 +7,11 @@ SELECT list once, from the models' own metadata, and turns each row back into mo
 instances exactly as the ORM would: the same backend and field converters (so encrypted
 fields come back sealed, SQLite's text UUIDs become UUIDs), then ``Model.from_db``.
 
+Kept because it pays on whole endpoints: ``bench/rows_ab.py`` serves the two callers
+side by side with their ORM equivalents, and the ORM costs 1.30x (embed session
+authentication, every embed request) and 1.86x (hub initialise) the worker CPU per
+request (README, "Benchmarks").
+
 Only the SELECT list is generated here; the FROM and WHERE clauses stay in the caller's
 hand-written SQL, with their values always passed as parameters.
 """
