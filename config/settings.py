@@ -6,6 +6,7 @@ import base64
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -114,6 +115,9 @@ INSTALLED_APPS = [
     "connections",
     "embed",
     "webhooks",
+    # Admin login lockout (README "Operators: the admin"): failures are counted in the
+    # database, so every web process sees the same count.
+    "axes",
 ]
 if PATCHBAY_DEMO:
     INSTALLED_APPS += ["oauth2_provider", "demo"]
@@ -128,6 +132,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes sits first: it refuses a locked-out username + address before any password
+# is checked, so the right password does not help once the limit is reached.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -202,6 +215,26 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# How many proxies of yours stand in front of Patchbay and append to X-Forwarded-For.
+# 0: the client address is REMOTE_ADDR, and X-Forwarded-For (which anyone can send) is
+# ignored by the login lockout and the rate limits alike.
+PATCHBAY_NUM_PROXIES = env.int("PATCHBAY_NUM_PROXIES", default=0)
+
+# --- Admin login lockout (django-axes) ------------------------------------
+
+# After AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that pair
+# is refused (429, even with the right password) until AXES_COOLOFF_TIME has passed
+# since the last failure. Per username *and* address: a lock on the username alone would
+# let anyone lock the operators out.
+AXES_FAILURE_LIMIT = env.int("PATCHBAY_ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PATCHBAY_ADMIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_IPWARE_PROXY_COUNT = PATCHBAY_NUM_PROXIES or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PATCHBAY_NUM_PROXIES else ["REMOTE_ADDR"]
+)
 
 # --- REST framework -------------------------------------------------------
 
