@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets generic classes such as ModelAdmin[Model] be subscripted at runtime.
@@ -118,12 +119,16 @@ INSTALLED_APPS = [
     # Admin login lockout (README "Operators: the admin"): failures are counted in the
     # database, so every web process sees the same count.
     "axes",
+    "csp",
 ]
 if PATCHBAY_DEMO:
     INSTALLED_APPS += ["oauth2_provider", "demo"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response that has none of its own (the embed
+    # panel and the OAuth callback page set theirs).
+    "csp.middleware.CSPMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "core.middleware.NulCharacterGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,6 +220,25 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Every page Patchbay serves loads only its own scripts, styles, images and fonts; inline
+# <style> blocks need the response's nonce, inline scripts and eval are never allowed; no
+# page may be framed (the connect panel, with a policy of its own, is the one exception).
+# The admin and the API docs (Swagger UI, served as split files) work under it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", csp_constants.NONCE],
+        # Swagger UI's and the admin's icons are inline SVG data URLs in their stylesheets.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 # How many proxies of yours stand in front of Patchbay and append to X-Forwarded-For.
 # 0: the client address is REMOTE_ADDR, and X-Forwarded-For (which anyone can send) is
 # ignored by the login lockout and the rate limits alike.
