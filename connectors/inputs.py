@@ -26,8 +26,7 @@ from connectors.schemes import (
 from connectors.schemes.base import BlankText, BlankUrl, ConfigId, ProviderUrl
 from core.errors import FieldError
 from core.validation import Problems
-from core.wire import Choice, Input, Text, invalid_request
-from core.wire_compound import ListOf, Nested, OneOf
+from core.wire import Choice, Input, ListOf, Nested, OneOf, Text, invalid_request
 
 CONFIG_ID_HELP = (
     "Chosen by the client, unique within the connector (generated when omitted in "

@@ -14,8 +14,17 @@ from connectors import models
 from connectors.inputs import CONFIG_ID_HELP
 from connectors.schemes import SETTINGS, TYPED_KEYS, validation_messages, variant
 from core.openapi import paginated
-from core.wire import Choice, Computed, Output, StringList, Text, Timestamp, Uuid
-from core.wire_compound import Nested, OneOfOutput
+from core.wire import (
+    Choice,
+    Computed,
+    Nested,
+    OneOfOutput,
+    Output,
+    StringList,
+    Text,
+    Timestamp,
+    Uuid,
+)
 
 
 class ValidationMessage(Output):

@@ -1,4 +1,4 @@
-"""core.wire_compound: an object nested at a key, a list of objects and a oneOf by type
+"""core.wire.compound: an object nested at a key, a list of objects and a oneOf by type
 are validated and rendered from one declaration each (their documents are checked on the
 connectors' auth scheme configs, tests/connectors/test_connectors_wire.py)."""
 
@@ -9,8 +9,19 @@ from typing import Any, ClassVar
 import pytest
 
 from core.errors import PatchbayError
-from core.wire import Choice, Input, Int, Output, Secret, Text
-from core.wire_compound import ListOf, Nested, OneOf, OneOfOutput, render_mapping
+from core.wire import (
+    Choice,
+    Input,
+    Int,
+    ListOf,
+    Nested,
+    OneOf,
+    OneOfOutput,
+    Output,
+    Secret,
+    Text,
+    render_mapping,
+)
 
 
 class Point(Input):

@@ -17,8 +17,7 @@ from connectors.models import AuthSchemeType
 from core import validation as v
 from core.text import has_control_characters
 from core.validation import Problems, join
-from core.wire import Input, StringList, Text, Url, WireField, cleaned
-from core.wire_compound import ListOf
+from core.wire import Input, ListOf, StringList, Text, Url, WireField, cleaned
 
 TYPED_KEYS: dict[str, str] = {
     AuthSchemeType.NONE: "none",

@@ -16,8 +16,7 @@ from connectors.schemes.base import (
     ProviderUrl,
     Settings,
 )
-from core.wire import Bool, Choice, Input, Secret, Text
-from core.wire_compound import Nested
+from core.wire import Bool, Choice, Input, Nested, Secret, Text
 
 OAUTH1_SIGNATURE_METHODS = ("HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "PLAINTEXT")
 # RFC 5849 §3.5: header, form body or query. Seed 004 shows only the first name.

@@ -23,8 +23,7 @@ from connectors.schemes.base import (
     defaulted,
 )
 from core import validation as v
-from core.wire import NON_FIELD, Bool, Choice, Input, Int, Secret, Text, cleaned
-from core.wire_compound import ListOf, Nested
+from core.wire import NON_FIELD, Bool, Choice, Input, Int, ListOf, Nested, Secret, Text, cleaned
 
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 _QUERY_HELP = "A URL-encoded query string."

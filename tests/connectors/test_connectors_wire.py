@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import core.wire_compound
+import core.wire.compound
 from connectors.inputs import AuthSchemeConfig
 from connectors.schemes.oauth2 import OAuth2Settings
 from core.errors import PatchbayError
@@ -28,7 +28,7 @@ def test_a_setting_added_to_a_type_is_validated_and_documented(alice, monkeypatc
     monkeypatch.setitem(
         OAuth2Settings._declared_fields, "colour", Text(max_length=8, required=False)
     )
-    monkeypatch.setattr(core.wire_compound, "_PLANS", {})  # rendering plans compiled anew
+    monkeypatch.setattr(core.wire.compound, "_PLANS", {})  # rendering plans compiled anew
 
     assert AuthSchemeConfig.parse(config).settings["colour"] == "teal"
     assert create_connector(alice, configs=[config]).status_code == 201

@@ -1,4 +1,5 @@
-"""Compound wire fields of :mod:`core.wire`: an object nested at a key, a list of objects,
+"""Compound wire fields of :mod:`core.wire`: an object nested at a key, a list of objects
+(``ListOf`` for a list at a key of a stored mapping, ``ObjectList`` for a list of bodies),
 and an object whose ``type`` picks its declaration (``oneOf`` in the document).
 
 The same declarations validate, render and document: a :class:`Nested` object is parsed by
@@ -17,7 +18,9 @@ from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerial
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from core.wire import NON_FIELD, Choice, Input, Output, WireField
+from core.wire.bodies import Input, Output
+from core.wire.errors import NON_FIELD
+from core.wire.fields import Choice, WireField
 
 _Plan = list[tuple[str, Callable[[Any], Any] | None]]
 _PLANS: dict[type[Input], _Plan] = {}
@@ -151,7 +154,7 @@ def _one_of(auto_schema: Any, direction: Any, target: Any) -> dict[str, Any]:
 
 
 class OneOfExtension(OpenApiSerializerExtension):
-    target_class = "core.wire_compound.OneOf"
+    target_class = "core.wire.OneOf"
     match_subclasses = True
     priority = 1  # before core.wire's InputExtension, which matches these too
 
@@ -160,7 +163,7 @@ class OneOfExtension(OpenApiSerializerExtension):
 
 
 class OneOfOutputExtension(OpenApiSerializerExtension):
-    target_class = "core.wire_compound.OneOfOutput"
+    target_class = "core.wire.OneOfOutput"
     match_subclasses = True
     priority = 1
 
@@ -169,9 +172,57 @@ class OneOfOutputExtension(OpenApiSerializerExtension):
 
 
 class NestedExtension(OpenApiSerializerFieldExtension):
-    target_class = "core.wire_compound.Nested"
+    target_class = "core.wire.Nested"
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:
         component = auto_schema.resolve_serializer(self.target.declaration(), direction)
         return component.ref
+
+
+class ObjectList(WireField):
+    """A list of objects, each checked by the :class:`Input` ``child`` (never partial: a
+    PATCH replaces a list whole). Only the first ``check_first`` items are read, when
+    given; ``null`` is an empty list."""
+
+    def __init__(
+        self,
+        child: Input,
+        *,
+        not_list: str = "Must be a list.",
+        check_first: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("null_as", [])
+        super().__init__(**kwargs)
+        self.child = child  # unbound: a partial parent leaves the items whole
+        self.not_list = not_list
+        self.check_first = check_first
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, list):
+            raise serializers.ValidationError(self.not_list)
+        values: list[Any] = []
+        errors: dict[str, Any] = {}  # "[0]": paths relative to the field (field_errors)
+        for index, item in enumerate(data[: self.check_first]):
+            if not isinstance(item, Mapping):
+                errors[f"[{index}]"] = [self.child.not_object]
+                continue
+            try:
+                values.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                errors[f"[{index}]"] = exc.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
+
+
+class ObjectListExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.wire.ObjectList"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        items = auto_schema._map_serializer_field(self.target.child, direction)
+        schema: dict[str, Any] = {"type": "array", "items": items}
+        if self.target.help_text:
+            schema["description"] = str(self.target.help_text)
+        return schema
