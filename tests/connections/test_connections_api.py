@@ -134,6 +134,7 @@ def test_names_are_unique_per_connector(alice, setup):
     again = alice.client.post(alice.url("connections"), body, format="json")
     assert again.status_code == 409
     assert again.json()["code"] == "conflict"
+    assert [f["field"] for f in again.json()["fields"]] == ["name"]
     other, other_config = f.oauth2_connector(alice.organisation, name="Other")
     body = create_body(other, other_config, token)
     assert alice.client.post(alice.url("connections"), body, format="json").status_code == 201
@@ -145,6 +146,8 @@ def test_a_rename_onto_a_taken_name_is_a_conflict(alice, setup):
     b = f.connection(alice.organisation, connector, name="b")
     response = alice.client.patch(alice.url(f"connections/{b.pk}"), {"name": "a"}, format="json")
     assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+    assert [f["field"] for f in response.json()["fields"]] == ["name"]
 
 
 def test_it_updates_a_connection(alice, setup):

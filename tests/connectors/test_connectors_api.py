@@ -202,9 +202,12 @@ def test_it_refuses_duplicate_connector_names(alice):
     response = create_connector(alice, name="Same")
     assert response.status_code == 409
     assert response.json()["code"] == "conflict"
+    assert [f["field"] for f in response.json()["fields"]] == ["name"]
     other = create_connector(alice, name="Other").json()["id"]
     renamed = alice.client.patch(alice.url(f"connectors/{other}"), {"name": "Same"}, format="json")
     assert renamed.status_code == 409
+    assert renamed.json()["code"] == "conflict"
+    assert [f["field"] for f in renamed.json()["fields"]] == ["name"]
     assert Connector.objects.filter(name="Same").count() == 1
 
 
@@ -286,6 +289,7 @@ def test_it_refuses_to_delete_a_config_a_connection_uses(alice):
         alice.url(f"connectors/{connector_id}"), {"authSchemeConfigs": []}, format="json"
     )
     assert dropped.status_code == 409
+    assert dropped.json()["code"] == "auth_scheme_config_in_use"
     assert AuthSchemeConfig.objects.count() == 1
 
 
@@ -442,6 +446,7 @@ def test_it_leaves_no_credential_behind_when_a_later_config_is_refused(alice, ch
     configs = [oauth2(), {"id": "x", "type": "oauth2", "oauth2": {"tokenUrl": "ftp://x"}}]
     response = create_connector(alice, configs=configs)
     assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
     assert counts() == (0, 0, 0)
     # a 404 raised after the first config created its credential rolls it back too
     configs = [
@@ -534,6 +539,7 @@ def test_it_rejects_invalid_auth_scheme_configs_and_stores_nothing(alice, config
         format="json",
     )
     assert put.status_code == 400
+    assert put.json()["code"] == "invalid_request"
     assert not AuthSchemeConfig.objects.exists()
 
 

@@ -581,6 +581,7 @@ def test_it_answers_duplicate_keys_with_400(alice):
         content_type="application/json",
     )
     assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
     assert not Credential.objects.exists()
 
 
@@ -608,6 +609,7 @@ def test_it_refuses_nul_characters(alice):
         content_type="application/json",
     )
     assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
     assert not Credential.objects.exists()
 
 
@@ -618,6 +620,7 @@ def test_it_refuses_huge_lists(alice):
         format="json",
     )
     assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
     scopes = alice.client.post(
         alice.url("credentials"),
         {
@@ -627,6 +630,7 @@ def test_it_refuses_huge_lists(alice):
         format="json",
     )
     assert scopes.status_code == 400
+    assert scopes.json()["code"] == "invalid_request"
     assert not Credential.objects.exists()
 
 

@@ -183,6 +183,8 @@ def test_a_taken_name_is_a_conflict(hub, embed):
     assert create(embed, hub, hub.api_key, apiKey=API_KEY, name="Mine").status_code == 201
     again = create(embed, hub, hub.api_key, apiKey=API_KEY, name="Mine")
     assert again.status_code == 409
+    assert again.json()["code"] == "conflict"
+    assert [f["field"] for f in again.json()["fields"]] == ["name"]
     assert Connection.objects.count() == 1
     assert Credential.objects.filter(type="string").count() == 1
 
@@ -227,6 +229,7 @@ def test_it_replaces_basic_auth_credentials(hub, embed):
     assert missing.status_code == 400
     unknown = embed.patch(hub.url(f"connections/{made['id']}"), {"name": "rename"}, format="json")
     assert unknown.status_code == 400
+    assert unknown.json()["code"] == "invalid_request"
     assert ConnectionCredential.objects.get().credential.data["username"] == "ada2"
 
 
@@ -391,3 +394,5 @@ def test_a_default_name_taken_meanwhile_gets_a_suffix_not_a_409(hub, embed):
     # A name the end user chose is still theirs to be told about.
     taken = create(embed, hub, connector, apiKey=API_KEY, name=name)
     assert taken.status_code == 409
+    assert taken.json()["code"] == "conflict"
+    assert [f["field"] for f in taken.json()["fields"]] == ["name"]

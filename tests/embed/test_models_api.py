@@ -293,6 +293,8 @@ def test_external_ids_are_unique_per_hub_and_immutable(alice, hub):
     assert first.status_code == 201
     again = alice.client.post(hub.admin_url("users"), {"externalId": "same"}, format="json")
     assert again.status_code == 409
+    assert again.json()["code"] == "conflict"
+    assert [f["field"] for f in again.json()["fields"]] == ["externalId"]
     other_hub = alice.client.post(alice.url("hubs"), {"name": "Other"}, format="json").json()
     elsewhere = alice.client.post(
         alice.url(f"hubs/{other_hub['id']}/users"), {"externalId": "same"}, format="json"
@@ -329,6 +331,7 @@ def test_it_validates_end_users(alice, hub, body):
     before = counts()
     response = alice.client.post(hub.admin_url("users"), body, format="json")
     assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "invalid_request"
     assert counts() == before
 
 

@@ -82,6 +82,7 @@ def test_it_reuses_the_end_user_and_updates_the_display_name_when_given(hub):
 def test_it_validates_session_bodies_and_stores_nothing(hub, body):
     response = mint(hub, body)
     assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "invalid_request"
     assert not ConnectSession.objects.exists()
     assert not EndUser.objects.exists()
 
@@ -200,10 +201,14 @@ def test_a_session_answers_404_on_another_organisations_hub(charlie, hub, sessio
         name="Charlie hub",
     )
     client = embed_client(session_token)
-    assert client.get(charlies.url("session")).status_code == 404
-    assert client.get(charlies.url("connectors")).status_code == 404
-    # And charlie's session on alice's hub.
-    assert embed_client(charlies.mint()).get(hub.url("session")).status_code == 404
+    for response in (
+        client.get(charlies.url("session")),
+        client.get(charlies.url("connectors")),
+        # And charlie's session on alice's hub.
+        embed_client(charlies.mint()).get(hub.url("session")),
+    ):
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
 
 
 def test_a_session_dies_with_its_hub(alice, hub, session_token):

@@ -222,6 +222,7 @@ def test_a_changed_password_needs_reauthorisation(alice, provider, wire, django_
     age(connection)
     response = get_token(alice, connection)
     assert response.status_code == 409
+    assert response.json()["code"] == "reauthorisation_required"
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_REAUTH
 
@@ -262,6 +263,7 @@ def test_it_refuses_malformed_bodies(alice, provider, body, no_network_calls):
     connector, *_ = grant_connector(alice, provider, "clientCredentials")
     response = create(alice, connector, body)
     assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "invalid_request"
     assert Connection.objects.count() == 0
 
 
@@ -326,6 +328,8 @@ def test_a_taken_name_is_409_before_the_provider_is_called(alice, provider, wire
     assert create(alice, connector, {"name": "Robot"}).status_code == 201
     again = create(alice, connector, {"name": "Robot"})
     assert again.status_code == 409
+    assert again.json()["code"] == "conflict"
+    assert [f["field"] for f in again.json()["fields"]] == ["name"]
     assert len(wire.to(provider.token_url)) == 1
     # without a name, a free one is chosen
     assert create(alice, connector).json()["name"] == "Machine API"

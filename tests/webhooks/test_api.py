@@ -437,6 +437,7 @@ def test_it_refuses_a_body_that_is_not_an_object(alice):
             alice.url("webhooks"), json.dumps(body), content_type="application/json"
         )
         assert response.status_code == 400
+        assert response.json()["code"] == "invalid_request"
 
 
 def test_it_answers_malformed_json_with_400(alice):
@@ -454,6 +455,7 @@ def test_it_answers_duplicate_keys_with_400(alice):
         content_type="application/json",
     )
     assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
     assert not WebhookEndpoint.objects.exists()
 
 
@@ -481,6 +483,7 @@ def test_it_refuses_nul_characters(alice):
         content_type="application/json",
     )
     assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
     assert not WebhookEndpoint.objects.exists()
 
 
@@ -510,3 +513,4 @@ def test_it_refuses_bad_pagination_parameters(alice):
     for params in ({"first": "0"}, {"first": "x"}, {"first": "1000"}, {"after": "garbage!"}):
         response = alice.client.get(alice.url("webhooks"), params)
         assert response.status_code == 400, params
+        assert response.json()["code"] == "invalid_request"
