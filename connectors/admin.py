@@ -56,7 +56,11 @@ class AuthSchemeConfigForm(forms.ModelForm[AuthSchemeConfig]):
 
     class Meta:
         model = AuthSchemeConfig
-        fields = ("config_id", "type", "description", "settings", "position")
+        fields = ("config_id", "type", "description", "settings", "verification", "position")
+        help_texts = {
+            "verification": 'SPEC §9.2, e.g. {"method": "GET", "path": "/me", '
+            '"expectedStatus": [200]}; empty: not configured.'
+        }
 
     def clean_settings(self) -> Any:
         value = self.cleaned_data.get("settings")
@@ -78,21 +82,26 @@ class AuthSchemeConfigForm(forms.ModelForm[AuthSchemeConfig]):
         type_ = cleaned.get("type")
         if cleaned.get("consumer_secret") and type_ != AuthSchemeType.OAUTH1:
             self.add_error("consumer_secret", "Only oauth1 configs have a consumer secret.")
-        edited = {"config_id", "type", "settings"} & set(self.changed_data)
+        edited = {"config_id", "type", "settings", "verification"} & set(self.changed_data)
         if type_ and edited and "settings" in cleaned and not self.has_error("settings"):
             # The API's own parser checks what was edited; its messages never quote values.
             try:
-                AuthSchemeConfigInput.parse(
+                scheme = AuthSchemeConfigInput.parse(
                     {
                         "id": cleaned.get("config_id"),
                         "type": type_,
                         "description": cleaned.get("description") or "",
+                        "verification": cleaned.get("verification"),
                         TYPED_KEYS[type_]: cleaned["settings"],
                     }
                 )
+                cleaned["verification"] = scheme.verification  # with its defaults filled in
             except PatchbayError as exc:
                 for problem in exc.fields or []:
-                    self.add_error("settings", f"{problem.field}: {problem.message}")
+                    where = (
+                        "verification" if problem.field.startswith("verification") else "settings"
+                    )
+                    self.add_error(where, f"{problem.field}: {problem.message}")
                 if not exc.fields:
                     self.add_error("settings", exc.message)
         return cleaned
@@ -126,7 +135,15 @@ class AuthSchemeConfigInline(admin.StackedInline[AuthSchemeConfig, Connector]):
     form = AuthSchemeConfigForm
     formset = AuthSchemeConfigFormSet
     extra = 0
-    fields = ("config_id", "type", "description", "settings", "consumer_secret", "position")
+    fields = (
+        "config_id",
+        "type",
+        "description",
+        "settings",
+        "verification",
+        "consumer_secret",
+        "position",
+    )
 
 
 @admin.register(Connector)

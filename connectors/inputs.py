@@ -24,6 +24,7 @@ from connectors.schemes import (
     variant,
 )
 from connectors.schemes.base import BlankText, BlankUrl, ConfigId, ProviderUrl
+from connectors.schemes.verification import Verification
 from core.errors import FieldError
 from core.validation import Problems
 from core.wire import Choice, Input, ListOf, Nested, OneOf, Text, invalid_request
@@ -74,6 +75,7 @@ class _AuthSchemeConfig(Input):
             type=self.kind,
             description=attrs.get("description") or "",
             settings={},
+            verification=attrs.get("verification"),
         )
         self.settings.extract(attrs[self.key], self.key, scheme)
         return scheme
@@ -92,6 +94,12 @@ def _variant(kind: str) -> type[_AuthSchemeConfig]:
         id=ConfigId(required=False, help_text=CONFIG_ID_HELP),
         type=Choice((kind,), required=True),
         description=BlankText(max_length=1000),
+        verification=Nested(
+            Verification,
+            required=False,
+            allow_null=True,
+            help_text="SPEC §9.2: the request that checks a connection's credentials.",
+        ),
         # On input the typed key may be omitted (`{}`); on output it is always present.
         **{key: Nested(SETTINGS[kind], required=kind in REQUIRED_SETTINGS)},
     )

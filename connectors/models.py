@@ -60,6 +60,8 @@ class AuthSchemeConfig(models.Model):
     description = models.CharField(max_length=1000, blank=True)
     settings = models.JSONField(default=dict, blank=True)
     secrets = EncryptedJSONField(null=True, blank=True)
+    # SPEC §9.2 {method, path, expectedStatus}; null: not configured.
+    verification = models.JSONField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -58,6 +58,9 @@ class OAuth2Config:
     revoke_url: str
     grant_type: str
     grants: dict[str, GrantClient] = field(default_factory=dict)
+    # RFC 8705: the `certificate` credential presented at the token and revocation endpoints.
+    mtls_enabled: bool = False
+    mtls_credential_id: str | None = None
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> OAuth2Config:
@@ -87,4 +90,6 @@ class OAuth2Config:
             revoke_url=merged["revokeUrl"] or "",
             grant_type=grant.get("type") or "authorizationCode",
             grants=grants,
+            mtls_enabled=bool(merged["mtlsEnabled"]),
+            mtls_credential_id=merged["mtlsCredentialId"] or None,
         )

@@ -13,6 +13,7 @@ from typing import Any
 from connectors import models
 from connectors.inputs import CONFIG_ID_HELP
 from connectors.schemes import SETTINGS, TYPED_KEYS, validation_messages, variant
+from connectors.schemes.verification import Verification
 from core.openapi import paginated
 from core.wire import (
     Choice,
@@ -50,6 +51,7 @@ def _variant(kind: str) -> type[Output]:
             ValidationMessage(many=True, help_text="Computed by the server; ignored on input."),
         ),
         validation_messages=staticmethod(_validation_messages),
+        verification=Nested(Verification, required=False, help_text="Absent: not configured."),
         **{TYPED_KEYS[kind]: Nested(SETTINGS[kind], source="settings")},
     )
 

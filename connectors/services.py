@@ -313,6 +313,7 @@ def _config_save(
     )
     config.type = scheme.type
     config.description = scheme.description
+    config.verification = scheme.verification
     config.settings = settings
     config.secrets = secrets
     config.position = position

@@ -12,6 +12,8 @@ webhooks) goes through a :func:`session` from here, so that every call has:
   ``PATCHBAY_ALLOW_PRIVATE_NETWORKS`` is on; plain ``http://`` only to
   loopback hosts and only with ``PATCHBAY_ALLOW_INSECURE_HTTP``;
 * no proxies from the environment;
+* optionally a TLS client certificate (mTLS, :mod:`core.client_tls`), its CA then the
+  only trust anchor, over https only;
 * one exception type, :class:`OutboundError`.
 
 Tests that need a failure a real server cannot produce replace :func:`transport`.
@@ -23,6 +25,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -34,6 +37,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from core.client_tls import ClientCertificate, ClientCertificateError, client_context
 from core.logs import INFO, WARNING, refusal
 
 logger = logging.getLogger(__name__)
@@ -45,7 +49,8 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 class OutboundError(Exception):
     """An outbound call that did not produce a usable HTTP response.
 
-    ``kind`` is one of ``timeout``, ``connection``, ``blocked``, ``too_large``, ``invalid_url``.
+    ``kind`` is one of ``timeout``, ``connection``, ``blocked``, ``too_large``, ``invalid_url``,
+    ``client_certificate`` (a certificate credential that does not load).
     The message never contains request bodies or headers.
     """
 
@@ -57,7 +62,7 @@ class OutboundError(Exception):
 
 # A blocked address, a URL Patchbay must not call or an oversized answer point at a
 # misconfigured (or hostile) endpoint; a timeout or a failed connect is weather.
-_WARNING_KINDS = frozenset({"blocked", "invalid_url", "too_large"})
+_WARNING_KINDS = frozenset({"blocked", "invalid_url", "too_large", "client_certificate"})
 
 
 def _refused(error: OutboundError, url: str, **ids: object) -> OutboundError:
@@ -240,6 +245,47 @@ def transport(
 
 
 class GuardedAdapter(HTTPAdapter):
+    def __init__(self, *args: Any, client_certificate: ClientCertificate | None = None, **kw: Any):
+        self.client_certificate = client_certificate
+        self._client_context: ssl.SSLContext | None = None
+        super().__init__(*args, **kw)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        super().cert_verify(conn, url, verify, cert)
+        if self._client_context is not None:
+            # The context holds the trust anchors. Left set, urllib3 would load requests'
+            # bundle into it, and the credential's CA would no longer be the only one.
+            conn.cert_reqs, conn.ca_certs, conn.ca_cert_dir = "CERT_REQUIRED", None, None
+
+    def build_connection_pool_key_attributes(
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> Any:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        if self._client_context is not None:  # the pool's connections use this context
+            pool_kwargs = {"ssl_context": self._client_context, "cert_reqs": "CERT_REQUIRED"}
+        return host_params, pool_kwargs
+
+    def _load_client_certificate(self, url: str) -> None:
+        certificate = self.client_certificate
+        if certificate is None or self._client_context is not None:
+            return
+        if urlsplit(url).scheme != "https":
+            raise _refused(
+                OutboundError("invalid_url", "A client certificate is only sent over https."),
+                url,
+                reason="mtls_without_https",
+            )
+        try:
+            self._client_context = client_context(certificate)
+        except ClientCertificateError as exc:
+            raise _refused(
+                OutboundError("client_certificate", str(exc)),
+                url,
+                credential_id=certificate.credential_id or None,
+            ) from None
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
@@ -258,6 +304,7 @@ class GuardedAdapter(HTTPAdapter):
     ) -> requests.Response:
         url = request.url or ""
         check_url(url)
+        self._load_client_certificate(url)
         host = urlsplit(url).hostname or ""
         try:
             literal = ipaddress.ip_address(host)
@@ -286,13 +333,21 @@ class GuardedAdapter(HTTPAdapter):
             raise _refused(
                 OutboundError("timeout", "The remote server did not answer in time."), url
             ) from exc
+        except requests.exceptions.SSLError as exc:
+            raise _refused(
+                OutboundError("connection", "The TLS handshake with the remote server failed."),
+                url,
+                reason="tls",
+            ) from exc
         except requests.RequestException as exc:
             raise _refused(
                 OutboundError("connection", "Could not connect to the remote server."), url
             ) from exc
 
 
-def guard(http: requests.Session) -> requests.Session:
+def guard(
+    http: requests.Session, *, client_certificate: ClientCertificate | None = None
+) -> requests.Session:
     """Route every request of ``http`` (e.g. an ``OAuth2Session``) through the seam.
 
     The adapter is mounted for every scheme, so ``ftp://`` or ``file://`` reach
@@ -300,7 +355,7 @@ def guard(http: requests.Session) -> requests.Session:
     Callers building an ``OAuth2Session`` should still call :func:`check_url`
     first: requests refuses a URL with no host before any adapter sees it.
     """
-    adapter = GuardedAdapter(max_retries=0)
+    adapter = GuardedAdapter(max_retries=0, client_certificate=client_certificate)
     http.adapters.clear()
     http.mount("", adapter)
     http.trust_env = False
@@ -324,5 +379,7 @@ class GuardedSession(requests.Session):
             ) from exc
 
 
-def session() -> requests.Session:
-    return guard(GuardedSession())
+def session(*, client_certificate: ClientCertificate | None = None) -> requests.Session:
+    """A session through the seam; with ``client_certificate``, every https request of it
+    presents that certificate (mTLS) and trusts only its CA when it has one."""
+    return guard(GuardedSession(), client_certificate=client_certificate)

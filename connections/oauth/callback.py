@@ -30,8 +30,15 @@ from django.utils import timezone
 from connections.models import AuthorisationRequest, AuthorisationStatus, Connection
 from connections.oauth import params as p
 from connections.oauth.initialise import check_client_id, state_hash, token_url_for
+from connections.oauth.mtls import mtls_certificate
 from connections.oauth.store import connection_authorise
-from connections.oauth.tokens import CodeExchange, provider_error_code, token_exchange
+from connections.oauth.tokens import (
+    CodeExchange,
+    TokenExchangeFailed,
+    TokenRequestError,
+    provider_error_code,
+    token_exchange,
+)
 from connectors.oauth2 import OAuth2Config
 from core.errors import FieldError, PatchbayError
 from core.logs import INFO, WARNING, refusal
@@ -309,6 +316,10 @@ def _complete(request: AuthorisationRequest, params: CallbackParams) -> Authoris
     check_client_id(client, request.client_id)
     client_data = client.data if isinstance(client.data, dict) else {}
     secret = client_data.get("clientSecret")
+    try:
+        certificate = mtls_certificate(config, request.organisation_id)
+    except TokenRequestError as exc:
+        raise TokenExchangeFailed(message=f"The code was not exchanged ({exc.reason}).") from None
     tokens = token_exchange(
         CodeExchange(
             token_url=token_url_for(config, client),
@@ -323,6 +334,7 @@ def _complete(request: AuthorisationRequest, params: CallbackParams) -> Authoris
             ),
             requested_scopes=list(request.scopes or []),
             scope_separator=config.scope_separator,
+            client_certificate=certificate,
         )
     )
     connection, credential, created = connection_authorise(

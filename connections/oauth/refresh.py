@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from connections.models import Connection, ConnectionCredential, ConnectionStatus
 from connections.oauth import params as p
+from connections.oauth.mtls import mtls_certificate
 from connections.oauth.tokens import (
     AccessToken,
     TokenClient,
@@ -187,6 +188,8 @@ def token_source(link: ConnectionCredential) -> TokenSource:
 
 
 def token_client(config: OAuth2Config, client: Credential) -> TokenClient:
+    """How to authenticate as ``client`` at the config's token endpoint (over mTLS with the
+    config's certificate credential when ``mtlsEnabled``; TokenRequestError without it)."""
     data = client.data if isinstance(client.data, dict) else {}
     secret = data.get("clientSecret")
     token_url = config.token_url or data.get("tokenUrl") or ""
@@ -199,6 +202,7 @@ def token_client(config: OAuth2Config, client: Credential) -> TokenClient:
             config.additional_token_params, "authSchemeConfig.additionalTokenParams"
         ),
         scope_separator=config.scope_separator,
+        client_certificate=mtls_certificate(config, client.organisation_id),
     )
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from urllib.parse import quote_plus
 
-import requests
 from django.db import transaction
 
 from connections.models import Connection, ConnectionCredential
+from connections.oauth.client_auth import client_authentication
 from connections.oauth.refresh import client_credential_for, config_of, token_client
-from connections.oauth.tokens import provider_error_code
+from connections.oauth.tokens import TokenRequestError, provider_error_code
+from core.client_tls import ClientCertificate
 from core.errors import PatchbayError
 from core.outbound import OutboundError, session
 from credentials.models import CredentialType
@@ -40,6 +40,8 @@ class Revocation:
     client_secret: str = field(repr=False)
     token_auth_method: str = "client_secret_basic"
     tokens: list[tuple[str, str]] = field(default_factory=list, repr=False)  # (hint, token)
+    client_certificate: ClientCertificate | None = None  # mTLS (RFC 8705)
+    problem: str | None = None  # why it cannot be sent at all (e.g. no_mtls_credential)
 
 
 @dataclass
@@ -98,19 +100,16 @@ class ConnectionDeletion:
 
 def token_revoke(revocation: Revocation, *, hint: str, token: str) -> str | None:
     """POST one RFC 7009 revocation; None on success (HTTP 200), else a short error code."""
+    if revocation.problem:
+        return revocation.problem
     if not revocation.client_id:
         return "no_client_credential"
     form = {"token": token, "token_type_hint": hint}
-    auth: requests.auth.AuthBase | None = None
-    if revocation.token_auth_method == "client_secret_post":
-        form["client_id"] = revocation.client_id
-        form["client_secret"] = revocation.client_secret
-    else:
-        auth = requests.auth.HTTPBasicAuth(
-            quote_plus(revocation.client_id), quote_plus(revocation.client_secret)
-        )
+    auth = client_authentication(
+        revocation.token_auth_method, revocation.client_id, revocation.client_secret, form
+    )
     try:
-        response = session().post(
+        response = session(client_certificate=revocation.client_certificate).post(
             revocation.revoke_url, data=form, auth=auth, allow_redirects=False
         )
     except OutboundError as exc:
@@ -167,10 +166,13 @@ def connection_deletion_prepare(*, connection: Connection) -> ConnectionDeletion
         if not tokens:
             continue
         client = client_credential_for(link, config)
+        problem = None
         try:
             auth = token_client(config, client) if client is not None else None
         except PatchbayError:  # unparseable additionalTokenParams: irrelevant here
             auth = None
+        except TokenRequestError as exc:  # mTLS without a usable certificate credential
+            auth, problem = None, exc.reason
         deletion.revocations.append(
             Revocation(
                 credential_id=str(link.credential_id),
@@ -179,6 +181,8 @@ def connection_deletion_prepare(*, connection: Connection) -> ConnectionDeletion
                 client_secret=auth.client_secret if auth is not None else "",
                 token_auth_method=config.token_auth_method,
                 tokens=tokens,
+                client_certificate=auth.client_certificate if auth is not None else None,
+                problem=problem,
             )
         )
     return deletion

@@ -17,13 +17,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import urlencode
 
 import requests
 from django.utils import timezone
 from requests_oauthlib import OAuth2Session
 
 from connections.models import Connection, ConnectionCredential
+from connections.oauth.client_auth import client_authentication
+from core.client_tls import ClientCertificate
 from core.errors import PatchbayError
 from core.outbound import OutboundError, guard, session
 from core.time import iso
@@ -100,17 +102,17 @@ class CodeExchange:
     additional_params: list[tuple[str, str]] = field(default_factory=list)
     requested_scopes: list[str] = field(default_factory=list)
     scope_separator: str = " "
+    client_certificate: ClientCertificate | None = None  # mTLS (RFC 8705)
 
 
 def token_exchange(exchange: CodeExchange) -> TokenSet:
     """Exchange an authorization code for tokens, or raise :class:`TokenExchangeFailed`.
 
-    The client authenticates with HTTP Basic (client id and secret form-encoded first,
-    RFC 6749 §2.3.1) or, for ``client_secret_post``, in the body. Refused: 5xx, HTML,
-    anything that is not a token response, a response without ``access_token``.
+    The client authenticates as :func:`client_authentication` says (over mTLS with a client
+    certificate). Refused: 5xx, HTML, anything not a token response or without a token.
     """
     http = OAuth2Session(client_id=exchange.client_id, redirect_uri=exchange.redirect_uri)
-    guard(http)
+    guard(http, client_certificate=exchange.client_certificate)
     # fetch_token follows redirects (it has no allow_redirects): with none allowed, a
     # 307 cannot re-send the code, the verifier and the client secret elsewhere.
     http.max_redirects = 0
@@ -131,24 +133,15 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
     # names such as ``verify``, ``cert``, ``method`` or ``headers`` would be taken by
     # fetch_token as options of its own (``verify=`` turns certificate checks off).
     body = urlencode(exchange.additional_params)
-    pkce = {"code_verifier": exchange.code_verifier} if exchange.code_verifier else {}
+    kw: dict[str, Any] = {"code_verifier": exchange.code_verifier} if exchange.code_verifier else {}
+    form: dict[str, str] = {}
+    auth = client_authentication(
+        exchange.token_auth_method, exchange.client_id, exchange.client_secret, form
+    )
+    if auth is None:  # the id (and the secret, for client_secret_post) go into the body
+        kw.update(include_client_id=True, client_secret=form.get("client_secret"))
     try:
-        if exchange.token_auth_method == "client_secret_post":
-            token = http.fetch_token(
-                exchange.token_url,
-                code=exchange.code,
-                body=body,
-                include_client_id=True,
-                client_secret=exchange.client_secret,
-                **pkce,
-            )
-        else:
-            basic = requests.auth.HTTPBasicAuth(
-                quote_plus(exchange.client_id), quote_plus(exchange.client_secret)
-            )
-            token = http.fetch_token(
-                exchange.token_url, code=exchange.code, body=body, auth=basic, **pkce
-            )
+        token = http.fetch_token(exchange.token_url, code=exchange.code, body=body, auth=auth, **kw)
     except TokenExchangeFailed as exc:
         logger.warning("Token exchange failed: %s", exc.message)
         raise
@@ -251,6 +244,7 @@ class TokenClient:
     token_auth_method: str = "client_secret_basic"
     additional_params: list[tuple[str, str]] = field(default_factory=list)
     scope_separator: str = " "
+    client_certificate: ClientCertificate | None = None  # mTLS (RFC 8705)
 
 
 class TokenRequestError(Exception):
@@ -300,18 +294,12 @@ def token_request(
         name: value for name, value in client.additional_params if name.lower() not in _GRANT_PARAMS
     }
     form.update(grant)
-    auth: requests.auth.AuthBase | None = None
-    if client.token_auth_method == "client_secret_post":
-        form["client_id"] = client.client_id
-        form["client_secret"] = client.client_secret
-    else:
-        # RFC 6749 §2.3.1: id and secret are form-encoded before going into Basic.
-        auth = requests.auth.HTTPBasicAuth(
-            quote_plus(client.client_id), quote_plus(client.client_secret)
-        )
+    auth = client_authentication(
+        client.token_auth_method, client.client_id, client.client_secret, form
+    )
     kind = grant.get("grant_type", "?")
     try:
-        response = session().post(
+        response = session(client_certificate=client.client_certificate).post(
             client.token_url,
             data=form,
             auth=auth,

@@ -77,6 +77,7 @@ class CleanScheme:
     secrets: dict[str, Any] | None = None
     grant_clients: list[GrantClient] = field(default_factory=list)
     credential_refs: list[CredentialRef] = field(default_factory=list)
+    verification: dict[str, Any] | None = None  # SPEC §9.2, None: not configured
 
     def at(self, prefix: str) -> CleanScheme:
         """The same scheme with its paths under ``prefix`` (``authSchemeConfigs[2]``)."""

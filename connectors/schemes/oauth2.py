@@ -25,7 +25,9 @@ from connectors.schemes.base import (
 from core import validation as v
 from core.wire import NON_FIELD, Bool, Choice, Input, Int, ListOf, Nested, Secret, Text, cleaned
 
-TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# tls_client_auth (RFC 8705 §2.1): the client is authenticated by its mTLS certificate, so
+# only `client_id` is sent, never the secret.
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "tls_client_auth")
 _QUERY_HELP = "A URL-encoded query string."
 
 
@@ -125,15 +127,28 @@ class OAuth2Settings(Settings):
         help_text=_QUERY_HELP, **_d("additionalAuthorizeParams")
     )
     additionalTokenParams = QueryString(help_text=_QUERY_HELP, **_d("additionalTokenParams"))
-    mtlsEnabled = Bool(**_d("mtlsEnabled"))
-    mtlsCredentialId = IdRef(allow_null=True, **_d("mtlsCredentialId"))
+    mtlsEnabled = Bool(
+        help_text="RFC 8705: present the `certificate` credential `mtlsCredentialId` to the "
+        "token and revocation endpoints.",
+        **_d("mtlsEnabled"),
+    )
+    mtlsCredentialId = IdRef(
+        allow_null=True,
+        help_text="A `certificate` credential of the organisation.",
+        **_d("mtlsCredentialId"),
+    )
     pkce = Bool(**_d("pkce"))
     issuer = ProviderUrl(**_d("issuer"))
     issParameterSupported = Bool(
         help_text="RFC 9207: when true `iss` is required.", **_d("issParameterSupported")
     )
     scopeSeparator = ScopeSeparator(**_d("scopeSeparator"))
-    tokenAuthMethod = Choice(TOKEN_AUTH_METHODS, **_d("tokenAuthMethod"))
+    tokenAuthMethod = Choice(
+        TOKEN_AUTH_METHODS,
+        help_text="`tls_client_auth` (RFC 8705) sends `client_id` without a secret and needs "
+        "`mtlsEnabled`.",
+        **_d("tokenAuthMethod"),
+    )
     refreshMarginSeconds = Int(minimum=0, maximum=86_400, **_d("refreshMarginSeconds"))
     revokeUrl = ProviderUrl(**_d("revokeUrl"))
     grant = Nested(OAuth2Grant, **_d("grant"))
@@ -149,6 +164,8 @@ class OAuth2Settings(Settings):
     def check(self, data: Mapping[str, Any], values: dict[str, Any]) -> Mapping[str, Any]:
         if values.get("issParameterSupported") and not values.get("issuer"):
             return {"issuer": ["Is required when issParameterSupported is true (RFC 9207)."]}
+        if values.get("tokenAuthMethod") == "tls_client_auth" and not values.get("mtlsEnabled"):
+            return {"tokenAuthMethod": ["tls_client_auth needs mtlsEnabled (RFC 8705)."]}
         return {}
 
     @classmethod

@@ -34,6 +34,9 @@ def inline_data(connector: Connector, **overrides: Any) -> dict[str, Any]:
             f"{prefix}-{i}-type": config.type,
             f"{prefix}-{i}-description": config.description,
             f"{prefix}-{i}-settings": json.dumps(config.settings),
+            f"{prefix}-{i}-verification": (
+                "" if config.verification is None else json.dumps(config.verification)
+            ),
             f"{prefix}-{i}-consumer_secret": "",
             f"{prefix}-{i}-position": str(config.position),
         }
@@ -116,3 +119,31 @@ def test_a_config_added_inline_belongs_to_the_connectors_organisation(
     assert response.status_code == 302, errors(response)
     config = AuthSchemeConfig.objects.get(connector=world.connector, config_id="key")
     assert config.organisation_id == world.organisation.pk
+
+
+def test_verification_is_edited_and_validated_like_the_api(
+    admin_client: Client, world: World
+) -> None:
+    field = "auth_scheme_configs-0-verification"
+    response = admin_client.post(
+        change_url(world.connector),
+        inline_data(world.connector, **{field: json.dumps({"path": "/../admin"})}),
+    )
+    assert response.status_code == 200
+    assert "verification.path: Must not climb out of the base URL" in response.content.decode()
+    world.oauth2_config.refresh_from_db()
+    assert world.oauth2_config.verification is None
+
+    response = admin_client.post(
+        change_url(world.connector),
+        inline_data(world.connector, **{field: json.dumps({"path": "/me"})}),
+    )
+    assert response.status_code == 302, errors(response)
+    world.oauth2_config.refresh_from_db()
+    assert world.oauth2_config.verification == {
+        "method": "GET",
+        "path": "/me",
+        "expectedStatus": [],
+    }
+    page = admin_client.get(change_url(world.connector)).content.decode()
+    assert "/me" in page
