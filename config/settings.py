@@ -131,6 +131,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "core.middleware.NulCharacterGuardMiddleware",
+    "core.ratelimit.AddressRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -244,6 +245,37 @@ CONTENT_SECURITY_POLICY = {
 # ignored by the login lockout and the rate limits alike.
 PATCHBAY_NUM_PROXIES = env.int("PATCHBAY_NUM_PROXIES", default=0)
 
+# --- Rate limits and the shared cache (core/ratelimit.py) ------------------
+
+# The store every process shares: Redis when REDIS_URL is set, else the database
+# (table patchbay_cache, made by `migrate`).
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "patchbay_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    )
+}
+# Keys of several deployments (or tests) sharing one Redis stay apart.
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="patchbay")
+PATCHBAY_RATE_LIMIT_CACHE = "default"
+# on/off: off switches every limit off (load tests, bench/).
+PATCHBAY_RATE_LIMITS = env.bool("PATCHBAY_RATE_LIMITS", default=True)
+# "N/s", "N/min", "N/hour" or "N/day" each; README "Rate limits" says what each counts.
+PATCHBAY_RATE_LIMIT_RATES = {
+    "address": env.str("PATCHBAY_RATE_LIMIT_PER_ADDRESS", default="1200/min"),
+    "key": env.str("PATCHBAY_RATE_LIMIT_PER_API_KEY", default="600/min"),
+    "organisation": env.str("PATCHBAY_RATE_LIMIT_PER_ORGANISATION", default="3000/min"),
+    "session": env.str("PATCHBAY_RATE_LIMIT_PER_CONNECT_SESSION", default="120/min"),
+    "session_mint": env.str("PATCHBAY_RATE_LIMIT_SESSION_MINTING", default="300/min"),
+    "callback": env.str("PATCHBAY_RATE_LIMIT_CALLBACKS", default="60/min"),
+}
+
 # --- Admin login lockout (django-axes) ------------------------------------
 
 # After AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that pair
@@ -277,6 +309,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.ratelimit.ApiKeyThrottle",
+        "core.ratelimit.OrganisationThrottle",
+        "core.ratelimit.ConnectSessionThrottle",
+        "core.ratelimit.ViewScopeThrottle",
+    ],
+    "NUM_PROXIES": PATCHBAY_NUM_PROXIES,
     "URL_FORMAT_OVERRIDE": None,
 }
 

@@ -114,6 +114,7 @@ class CallbackApiView(APIView):
     """
 
     permission_classes = [IsApiKey]
+    rate_limit_scope = "callback"  # core.ratelimit: per organisation, beside per address
 
     @extend_schema(
         operation_id="oauth2_callback",

@@ -170,6 +170,8 @@ class EndUserViewSet(_HubChildMixin, OrganisationScopedViewSet):
 class SessionCreateView(_HubChildMixin):
     """``POST /o/{organisation_id}/hubs/{hub_id}/sessions`` → ``{token, expiresAt}``."""
 
+    rate_limit_scope = "session_mint"  # core.ratelimit: per organisation
+
     @extend_schema(
         operation_id="hub_sessions_create",
         request=inputs.SessionRequest,

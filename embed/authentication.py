@@ -66,6 +66,12 @@ class ConnectSessionPrincipal:
     def pk(self) -> str:
         return f"connect-session:{self.session.pk}"
 
+    @property
+    def rate_limit_idents(self) -> dict[str, str]:
+        """What ``core.ratelimit`` counts this caller under: the session, and its
+        organisation (together with that organisation's API keys)."""
+        return {"session": str(self.session.pk), "organisation": str(self.session.organisation_id)}
+
     def __str__(self) -> str:
         return f"connect session {self.session.pk}"
 

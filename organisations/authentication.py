@@ -46,6 +46,11 @@ class ApiKeyPrincipal:
     def pk(self) -> str:
         return f"api-key:{self.api_key.pk}"
 
+    @property
+    def rate_limit_idents(self) -> dict[str, str]:
+        """What ``core.ratelimit`` counts this caller under."""
+        return {"key": str(self.api_key.pk), "organisation": str(self.api_key.organisation_id)}
+
     def __str__(self) -> str:
         return f"API key {self.api_key.prefix}"
 

@@ -31,3 +31,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
+
+# Rate limits stay on, on a per-process cache (no queries counted against the views) and
+# far above what any test sends; tests/test_rate_limits.py sets them low on the shared
+# database cache and on Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PATCHBAY_RATE_LIMIT_RATES = dict.fromkeys(PATCHBAY_RATE_LIMIT_RATES, "1000000/min")  # noqa: F405
