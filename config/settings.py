@@ -51,6 +51,14 @@ PATCHBAY_HTTP_TIMEOUT = (
     env.float("PATCHBAY_HTTP_CONNECT_TIMEOUT", default=5.0),
     env.float("PATCHBAY_HTTP_READ_TIMEOUT", default=15.0),
 )
+# The absolute deadline of one whole outbound request (a server trickling bytes is cut
+# there), and the shorter ones for URLs a tenant chose: a token endpoint (exchange,
+# refresh, grants, revocation) or a webhook must not hold a web or worker thread for long.
+PATCHBAY_HTTP_DEADLINE = env.float(
+    "PATCHBAY_HTTP_DEADLINE_SECONDS", default=sum(PATCHBAY_HTTP_TIMEOUT) * 2
+)
+PATCHBAY_HTTP_TOKEN_DEADLINE = env.float("PATCHBAY_HTTP_TOKEN_DEADLINE_SECONDS", default=10.0)
+PATCHBAY_HTTP_WEBHOOK_DEADLINE = env.float("PATCHBAY_HTTP_WEBHOOK_DEADLINE_SECONDS", default=10.0)
 PATCHBAY_HTTP_MAX_RESPONSE_BYTES = env.int("PATCHBAY_HTTP_MAX_RESPONSE_BYTES", default=1_048_576)
 # Demo mode: serve the demo OAuth 2.0 provider from this process (make run).
 PATCHBAY_DEMO = env.bool("PATCHBAY_DEMO", default=False)

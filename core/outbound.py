@@ -4,7 +4,10 @@ Everything Patchbay sends to the outside world (token endpoints, revocation,
 webhooks) goes through a :func:`session` from here, so that every call has:
 
 * timeouts (connect and read, from settings) whatever the caller passed, and an
-  absolute deadline for the whole request (a server trickling bytes is cut off);
+  absolute deadline for the whole request (a server trickling bytes is cut off):
+  ``PATCHBAY_HTTP_DEADLINE``, or the shorter one a caller whose URL a tenant chose
+  passes (token endpoints ``PATCHBAY_HTTP_TOKEN_DEADLINE``, webhooks
+  ``PATCHBAY_HTTP_WEBHOOK_DEADLINE``);
 * a cap on the response size;
 * an SSRF guard: the address actually connected to is checked after the TCP
   connect (so DNS rebinding cannot sneak past a pre-check), and loopback,
@@ -159,19 +162,20 @@ class _Deadline:
         self.fired = False
         self._timers: list[threading.Timer] = []
 
-    def watch(self, connection: Any) -> None:
+    def watch(self, sock: socket.socket) -> None:
+        """Cut ``sock`` at the deadline. The socket itself, not its connection: http.client
+        hands a connection's socket over to the response (``connection.sock`` becomes None)
+        when the server will close it after the body — a body without a length."""
         remaining = max(0.0, self.at - time.monotonic())
-        timer = threading.Timer(remaining, self._cut, args=(connection,))
+        timer = threading.Timer(remaining, self._cut, args=(sock,))
         timer.daemon = True
         timer.start()
         self._timers.append(timer)
 
-    def _cut(self, connection: Any) -> None:
+    def _cut(self, sock: socket.socket) -> None:
         self.fired = True
-        sock = getattr(connection, "sock", None)  # the TLS socket once wrapped
-        if sock is not None:
-            with contextlib.suppress(OSError):  # already closed: nothing left to cut
-                sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):  # already closed: nothing left to cut
+            sock.shutdown(socket.SHUT_RDWR)
 
     def cancel(self) -> None:
         for timer in self._timers:
@@ -188,10 +192,13 @@ class _GuardMixin:
         if not address_allowed(peer):
             sock.close()
             raise _BlockedAddress(peer)
+        return sock
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
         deadline: _Deadline | None = getattr(_current, "deadline", None)
         if deadline is not None:
-            deadline.watch(self)
-        return sock
+            deadline.watch(self.sock)  # type: ignore[attr-defined]  # the TLS socket for https
 
 
 class _GuardedHTTPConnection(_GuardMixin, HTTPConnection):
@@ -214,9 +221,10 @@ def transport(
     adapter: HTTPAdapter, request: requests.PreparedRequest, **kwargs: Any
 ) -> requests.Response:
     """Send one request over the network and read at most the configured number of bytes,
-    all of it within twice the (connect + read) timeouts."""
+    all of it within the adapter's deadline (``PATCHBAY_HTTP_DEADLINE`` unless the caller
+    asked for a shorter one)."""
     limit = settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES
-    deadline = _Deadline(sum(settings.PATCHBAY_HTTP_TIMEOUT) * 2)
+    deadline = _Deadline(getattr(adapter, "deadline", None) or settings.PATCHBAY_HTTP_DEADLINE)
     _current.deadline = deadline
     body = bytearray()
     try:
@@ -245,8 +253,15 @@ def transport(
 
 
 class GuardedAdapter(HTTPAdapter):
-    def __init__(self, *args: Any, client_certificate: ClientCertificate | None = None, **kw: Any):
+    def __init__(
+        self,
+        *args: Any,
+        client_certificate: ClientCertificate | None = None,
+        deadline: float | None = None,
+        **kw: Any,
+    ):
         self.client_certificate = client_certificate
+        self.deadline = deadline
         self._client_context: ssl.SSLContext | None = None
         super().__init__(*args, **kw)
 
@@ -346,16 +361,24 @@ class GuardedAdapter(HTTPAdapter):
 
 
 def guard(
-    http: requests.Session, *, client_certificate: ClientCertificate | None = None
+    http: requests.Session,
+    *,
+    client_certificate: ClientCertificate | None = None,
+    deadline: float | None = None,
 ) -> requests.Session:
     """Route every request of ``http`` (e.g. an ``OAuth2Session``) through the seam.
+
+    ``deadline``: seconds for each whole request, for callers whose URL a tenant chose
+    (token endpoints, webhooks): ``PATCHBAY_HTTP_DEADLINE`` when not given.
 
     The adapter is mounted for every scheme, so ``ftp://`` or ``file://`` reach
     :func:`check_url` and are refused like any other URL Patchbay must not call.
     Callers building an ``OAuth2Session`` should still call :func:`check_url`
     first: requests refuses a URL with no host before any adapter sees it.
     """
-    adapter = GuardedAdapter(max_retries=0, client_certificate=client_certificate)
+    adapter = GuardedAdapter(
+        max_retries=0, client_certificate=client_certificate, deadline=deadline
+    )
     http.adapters.clear()
     http.mount("", adapter)
     http.trust_env = False
@@ -379,7 +402,10 @@ class GuardedSession(requests.Session):
             ) from exc
 
 
-def session(*, client_certificate: ClientCertificate | None = None) -> requests.Session:
+def session(
+    *, client_certificate: ClientCertificate | None = None, deadline: float | None = None
+) -> requests.Session:
     """A session through the seam; with ``client_certificate``, every https request of it
-    presents that certificate (mTLS) and trusts only its CA when it has one."""
-    return guard(GuardedSession(), client_certificate=client_certificate)
+    presents that certificate (mTLS) and trusts only its CA when it has one; ``deadline``
+    as for :func:`guard`."""
+    return guard(GuardedSession(), client_certificate=client_certificate, deadline=deadline)

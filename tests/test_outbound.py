@@ -40,6 +40,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _trickle(self, part: str) -> None:
         """One byte every 0.1 s for 8 s, in the headers or the body: never a 0.3 s pause."""
         head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 80\r\n"
+        if part == "unsized-body":  # no length: the body ends when the server closes
+            head = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
         slow_head = part == "headers"
         try:
             if slow_head:
@@ -259,16 +261,35 @@ def test_it_times_out_whatever_the_caller_asked_for(server, settings):
     assert excinfo.value.kind == "timeout"
 
 
-@pytest.mark.parametrize("part", ["headers", "body"])
+@pytest.mark.parametrize("part", ["headers", "body", "unsized-body"])
 def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(server, settings, refusals, part):
     """Each read arrives within the read timeout; the request as a whole must not last."""
-    settings.PATCHBAY_HTTP_TIMEOUT = (0.5, 0.3)  # deadline: (0.5 + 0.3) x 2 = 1.6 s
+    settings.PATCHBAY_HTTP_TIMEOUT = (0.5, 0.3)
+    settings.PATCHBAY_HTTP_DEADLINE = 1.6
     started = time.monotonic()
     with pytest.raises(OutboundError) as excinfo:
         outbound.session().get(f"{server}/trickle-{part}")
     assert excinfo.value.kind == "timeout"
     assert time.monotonic() - started < 4  # the server would go on for 8 s or more
     refusals.one(INFO, "timeout", "deadline", host="127.0.0.1")
+
+
+def test_a_caller_may_ask_for_a_shorter_deadline_than_the_general_one(server, settings):
+    settings.PATCHBAY_HTTP_TIMEOUT = (0.5, 0.3)
+    settings.PATCHBAY_HTTP_DEADLINE = 30.0
+    started = time.monotonic()
+    with pytest.raises(OutboundError) as excinfo:
+        outbound.session(deadline=1.0).get(f"{server}/trickle-body")
+    assert excinfo.value.kind == "timeout"
+    assert time.monotonic() - started < 4
+
+
+def test_the_general_deadline_is_twice_the_timeouts_and_the_tenant_ones_shorter():
+    from django.conf import settings
+
+    assert settings.PATCHBAY_HTTP_DEADLINE == 2 * sum(settings.PATCHBAY_HTTP_TIMEOUT) == 40
+    assert settings.PATCHBAY_HTTP_TOKEN_DEADLINE == 10
+    assert settings.PATCHBAY_HTTP_WEBHOOK_DEADLINE == 10
 
 
 def test_it_ignores_proxies_from_the_environment(server, monkeypatch):

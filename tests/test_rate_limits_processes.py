@@ -6,74 +6,20 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from django.conf import settings
-from django.db import connection
 
 from organisations.keys import api_key_create
 from organisations.models import Organisation
-from tests.demo.server import ROOT, free_port
+from tests.servers import gunicorn
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@contextmanager
-def gunicorn(tmp_path: Path, extra: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "PATCHBAY_ENV_FILE": str(tmp_path / "no.env"),
-        "SECRET_KEY": settings.SECRET_KEY,  # API keys are peppered with it
-        "PATCHBAY_ENCRYPTION_KEYS": settings.PATCHBAY_ENCRYPTION_KEYS,
-        "DATABASE_URL": database_url(),
-        "SECURE_SSL_REDIRECT": "false",
-        "CONN_MAX_AGE": "0",
-        **extra,
-    }
-    log = open(tmp_path / f"gunicorn-{port}.log", "w+")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / f"gunicorn-{port}.log").read_text()
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or still starting
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(params=["database", "redis"])

@@ -153,7 +153,7 @@ def _send(delivery: WebhookDelivery, attempt_at: datetime) -> Outcome:
         return Outcome(False, None, "The endpoint's signing secret cannot be read.")
     request_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **signature}
     try:
-        response = outbound.session().post(
+        response = outbound.session(deadline=settings.PATCHBAY_HTTP_WEBHOOK_DEADLINE).post(
             endpoint.url, data=body, headers=request_headers, allow_redirects=False
         )
     except outbound.OutboundError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
 from connections.models import Connection, ConnectionCredential
@@ -109,9 +110,10 @@ def token_revoke(revocation: Revocation, *, hint: str, token: str) -> str | None
         revocation.token_auth_method, revocation.client_id, revocation.client_secret, form
     )
     try:
-        response = session(client_certificate=revocation.client_certificate).post(
-            revocation.revoke_url, data=form, auth=auth, allow_redirects=False
-        )
+        response = session(
+            client_certificate=revocation.client_certificate,
+            deadline=settings.PATCHBAY_HTTP_TOKEN_DEADLINE,
+        ).post(revocation.revoke_url, data=form, auth=auth, allow_redirects=False)
     except OutboundError as exc:
         return exc.kind
     if response.status_code == 200:

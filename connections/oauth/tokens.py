@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+from django.conf import settings
 from django.utils import timezone
 from requests_oauthlib import OAuth2Session
 
@@ -112,7 +113,11 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
     certificate). Refused: 5xx, HTML, anything not a token response or without a token.
     """
     http = OAuth2Session(client_id=exchange.client_id, redirect_uri=exchange.redirect_uri)
-    guard(http, client_certificate=exchange.client_certificate)
+    guard(
+        http,
+        client_certificate=exchange.client_certificate,
+        deadline=settings.PATCHBAY_HTTP_TOKEN_DEADLINE,
+    )
     # fetch_token follows redirects (it has no allow_redirects): with none allowed, a
     # 307 cannot re-send the code, the verifier and the client secret elsewhere.
     http.max_redirects = 0
@@ -299,7 +304,10 @@ def token_request(
     )
     kind = grant.get("grant_type", "?")
     try:
-        response = session(client_certificate=client.client_certificate).post(
+        response = session(
+            client_certificate=client.client_certificate,
+            deadline=settings.PATCHBAY_HTTP_TOKEN_DEADLINE,
+        ).post(
             client.token_url,
             data=form,
             auth=auth,

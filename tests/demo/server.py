@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -35,6 +36,21 @@ def makefile_run_env(port: int) -> dict[str, str]:
     env = dict(item.split("=", 1) for item in assignments.split())
     assert "$(" not in "".join(env.values()), env
     return env
+
+
+def wait_until_healthy(server: subprocess.Popen[Any], url: str, log: Path) -> None:
+    """Until ``url``'s ``/healthz`` answers 200 (a minute at most); fails with the server's
+    log if it exits first."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, log.read_text()
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet, or still starting
+            pass
+        assert time.monotonic() < deadline, f"{url} did not start"
+        time.sleep(0.2)
 
 
 @dataclass
@@ -88,16 +104,7 @@ class DemoEnv:
             text=True,
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert server.poll() is None, (self.tmp_path / "runserver.log").read_text()
-                try:
-                    if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    pass
-                assert time.monotonic() < deadline, "runserver did not start"
-                time.sleep(0.2)
+            wait_until_healthy(server, self.url, self.tmp_path / "runserver.log")
             yield server
         finally:
             server.terminate()
