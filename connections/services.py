@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 
 from connections.events import connection_event
 from connections.models import Connection, ConnectionCredential
+from connections.oauth.grants import PasswordGrantToken, password_grant_token
 from connections.oauth.revoke import connection_deletion_prepare
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from core.errors import FieldError, PatchbayError, not_found
@@ -99,8 +101,58 @@ def _resolve_links(
     return links
 
 
+def _password_grant_tokens(
+    organisation: Organisation, links: list[tuple[AuthSchemeConfig, Credential]]
+) -> list[PasswordGrantToken]:
+    """Tokens fetched now for the oauth2 configs that the body links an ``oauth2-password``
+    credential to and no ``oauth2-token`` (or 400 ``token_required``): before any
+    transaction, since the provider is called."""
+    with_token = {c.pk for c, cred in links if cred.type == CredentialType.OAUTH2_TOKEN}
+    fetched: list[PasswordGrantToken] = []
+    for index, (config, credential) in enumerate(links):
+        if (
+            config.type == AuthSchemeType.OAUTH2
+            and credential.type == CredentialType.OAUTH2_PASSWORD
+            and config.pk not in with_token
+        ):
+            fetched.append(
+                password_grant_token(
+                    organisation=organisation,
+                    scheme=config,
+                    password=credential,
+                    field=f"credentials[{index}].credentialId",
+                )
+            )
+            with_token.add(config.pk)
+    return fetched
+
+
+def _store_tokens(
+    organisation: Organisation,
+    connector: Connector,
+    links: list[tuple[AuthSchemeConfig, Credential]],
+    fetched: list[PasswordGrantToken],
+) -> tuple[list[tuple[AuthSchemeConfig, Credential]], dict[tuple[Any, Any], Any]]:
+    """Store each fetched token and link it just before its password credential; returns
+    the links and the client of each new token (inside the caller's transaction)."""
+    clients: dict[tuple[Any, Any], Any] = {}
+    for item in fetched:
+        token = Credential.objects.create(
+            organisation=organisation,
+            name=f"{connector.name[:150]} OAuth 2.0 token",
+            type=CredentialType.OAUTH2_TOKEN,
+            data=cast(Any, item.data),
+            errors=[],
+        )
+        links.insert(links.index((item.scheme, item.password)), (item.scheme, token))
+        clients[(item.scheme.pk, token.pk)] = item.client.pk
+    return links, clients
+
+
 def _replace_links(
-    connection: Connection, links: list[tuple[AuthSchemeConfig, Credential]]
+    connection: Connection,
+    links: list[tuple[AuthSchemeConfig, Credential]],
+    new_clients: dict[tuple[Any, Any], Any] | None = None,
 ) -> None:
     # A token keeps the client that obtained it: its refresh must use that client, even
     # after the config's grant has moved on to a new one.
@@ -108,6 +160,7 @@ def _replace_links(
         (link.auth_scheme_config_id, link.credential_id): link.client_credential_id
         for link in ConnectionCredential.objects.filter(connection=connection)
     }
+    clients.update(new_clients or {})
     ConnectionCredential.objects.filter(connection=connection).delete()
     ConnectionCredential.objects.bulk_create(
         ConnectionCredential(
@@ -143,6 +196,7 @@ def connection_create(
     if connector is None:
         raise not_found("connector")
     links = _resolve_links(organisation=organisation, connector=connector, refs=credentials or [])
+    fetched = _password_grant_tokens(organisation, links)
     try:
         with transaction.atomic():
             connection = Connection.objects.create(
@@ -152,7 +206,7 @@ def connection_create(
                 base_url=base_url,
                 connection_template_id=connection_template_id,
             )
-            _replace_links(connection, links)
+            _replace_links(connection, *_store_tokens(organisation, connector, links, fetched))
             connection_event(connection=connection, type="connection.created")
     except IntegrityError as exc:
         raise _conflict(name) from exc
@@ -181,6 +235,7 @@ def connection_update(
         if credentials is not None
         else None
     )
+    fetched = _password_grant_tokens(connection.organisation, links) if links else []
     if name is not None:
         connection.name = name
     if base_url is not None:
@@ -195,7 +250,10 @@ def connection_update(
                 update_fields=["name", "base_url", "connection_template_id", "updated_at"]
             )
             if links is not None:
-                _replace_links(connection, links)
+                _replace_links(
+                    connection,
+                    *_store_tokens(connection.organisation, connection.connector, links, fetched),
+                )
     except IntegrityError as exc:
         raise _conflict(connection.name) from exc
     return connection

@@ -204,3 +204,44 @@ def connection_create_with_grant(params: GrantParams) -> Connection:
     except IntegrityError as exc:  # a concurrent request took the name
         raise _name_taken(organisation, connector, name) from exc
     return connection
+
+
+@dataclass(frozen=True)
+class PasswordGrantToken:
+    """A token fetched at once for a connection body that links an ``oauth2-password``
+    credential to an oauth2 config without a token: what to store and link before it."""
+
+    scheme: AuthSchemeConfig
+    password: Credential
+    client: Credential
+    data: dict[str, Any]
+
+
+def password_grant_token(
+    *, organisation: Organisation, scheme: AuthSchemeConfig, password: Credential, field: str
+) -> PasswordGrantToken:
+    """Fetch a token through ``scheme``'s password grant for ``password``.
+
+    An ``oauth2-password`` credential alone gives an oauth2 config nothing to send: unless
+    the config's grant is ``password`` (so the token can be fetched now, and again when it
+    expires), the body is refused, 400 ``token_required`` at ``field``. A provider failure
+    is 502 ``token_exchange_failed``; nothing is stored either way.
+    """
+    config = OAuth2Config.from_settings(scheme.settings)
+    if config.grant_type != "password":
+        raise PatchbayError(
+            "token_required",
+            "An oauth2-password credential alone gives this oauth2 config no token: link an "
+            "oauth2-token credential too, or use a config whose grant is password.",
+            400,
+            [FieldError(field, "No token for this oauth2 config.")],
+        )
+    client = _grant_client(organisation, config)
+    try:
+        tokens = grant_fetch(config, client, password, config.default_scopes)
+    except TokenRequestError as exc:
+        raise TokenExchangeFailed(
+            message=f"The provider did not issue a token ({exc.reason}).",
+            provider_error=exc.provider_error,
+        ) from None
+    return PasswordGrantToken(scheme, password, client, tokens.as_credential_data())
