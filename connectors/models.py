@@ -62,6 +62,10 @@ class AuthSchemeConfig(models.Model):
     secrets = EncryptedJSONField(null=True, blank=True)
     # SPEC §9.2 {method, path, expectedStatus}; null: not configured.
     verification = models.JSONField(null=True, blank=True)
+    # Ids of the oauth2-client credentials Patchbay made from a grant's clientId +
+    # clientSecret: this config owns them, updates them when the same client is written
+    # again, and deletes them once it no longer names them (connectors.services).
+    grant_clients = models.JSONField(default=list, blank=True, editable=False)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -18,6 +18,7 @@ from typing import Any, Final
 from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
 
+from connectors.grant_clients import grant_client_write, grant_credential_ids, release_grant_clients
 from connectors.models import AuthSchemeConfig, Connector
 from connectors.schemes import MAX_AUTH_SCHEME_CONFIGS, CleanScheme
 from core.db import is_protected
@@ -26,7 +27,6 @@ from core.text import parse_uuid
 from core.validation import join
 from credentials.models import Credential, CredentialType
 from credentials.selectors import credential_get, credential_refused
-from credentials.services import oauth2_client_credential_create
 from organisations.models import Organisation
 
 logger = logging.getLogger("patchbay.connectors")
@@ -158,7 +158,15 @@ def connector_delete(*, connector: Connector) -> None:
     connector_id = connector.pk
     try:
         with transaction.atomic():
+            owned = {
+                credential_id
+                for ids in AuthSchemeConfig.objects.filter(connector=connector).values_list(
+                    "grant_clients", flat=True
+                )
+                for credential_id in ids
+            }
             connector.delete()
+            release_grant_clients(connector.organisation, owned)
     except ProtectedError as exc:
         raise PatchbayError(
             "connector_in_use",
@@ -243,6 +251,7 @@ def _config_delete(config: AuthSchemeConfig) -> None:
         config.delete()
     except ProtectedError as exc:
         raise _in_use() from exc
+    release_grant_clients(config.organisation, set(config.grant_clients))
 
 
 def _same_organisation(given: str | None, organisation: Organisation) -> bool:
@@ -287,6 +296,7 @@ def _config_save(
         if ref.grant is not None:
             item_path = ref_path.rsplit(".", 1)[0]
             settings["grant"][ref.grant] = _grant_entry(credential, ref.client_id, item_path)
+    owned = set(existing.grant_clients) if existing is not None else set()
     for client in scheme.grant_clients:
         if not _same_organisation(client.organisation_id, organisation):
             credential_refused(
@@ -296,14 +306,18 @@ def _config_save(
                 connector_id=connector.pk,
             )
             raise _reference_not_found(join(client.path, "organisationId"))
-        credential = oauth2_client_credential_create(
+        credential = grant_client_write(
             organisation=organisation,
-            name=f"{connector.name} / {scheme.config_id} / {client.grant}"[:200],
+            existing=existing,
+            owned=owned,
+            grant=client.grant,
             client_id=client.client_id,
             client_secret=client.client_secret,
             token_url=settings.get("tokenUrl") or "",
             scopes=settings.get("defaultScopes") or [],
+            name=f"{connector.name} / {scheme.config_id} / {client.grant}"[:200],
         )
+        owned.add(str(credential.pk))
         settings["grant"][client.grant] = _grant_entry(credential, None, client.path)
     secrets = scheme.secrets
     if secrets is None and existing is not None and existing.type == scheme.type:
@@ -317,7 +331,10 @@ def _config_save(
     config.settings = settings
     config.secrets = secrets
     config.position = position
+    named = grant_credential_ids(settings)
+    config.grant_clients = sorted(owned & named)
     config.save()
+    release_grant_clients(organisation, owned - named)
     return config
 
 

@@ -39,3 +39,23 @@ def is_protected(instance: models.Model) -> bool:
         for relation in instance._meta.related_objects
         if relation.on_delete is models.PROTECT and not isinstance(relation.related_model, str)
     )
+
+
+def is_referenced(instance: models.Model) -> bool:
+    """Whether a row points at ``instance`` through a foreign key that would not go with it:
+    ``PROTECT``, ``SET_NULL`` and the like (not ``CASCADE``).
+
+    For a row that nothing *names* any more but that may still be *relied on*: a client
+    credential that a connection's token is refreshed with points back through a
+    ``SET_NULL`` key, which deleting it would quietly clear.
+    """
+    relations = [  # hidden ones too (``related_name="+"``), which related_objects leaves out
+        field
+        for field in instance._meta.get_fields(include_hidden=True)
+        if isinstance(field, models.ForeignObjectRel) and not field.many_to_many
+    ]
+    return any(
+        relation.related_model._default_manager.filter(**{relation.field.name: instance}).exists()
+        for relation in relations
+        if relation.on_delete is not models.CASCADE and not isinstance(relation.related_model, str)
+    )
