@@ -12,6 +12,7 @@ from connections.models import Connection, ConnectionCredential
 from connections.oauth.grants import PasswordGrantToken, password_grant_token
 from connections.oauth.revoke import connection_deletion_prepare
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
+from connectors.selectors import connector_lock
 from core.errors import FieldError, PatchbayError, not_found
 from core.text import parse_uuid
 from credentials.models import Credential, CredentialType
@@ -195,10 +196,17 @@ def connection_create(
     )
     if connector is None:
         raise not_found("connector")
+    # Refusals (404, 400) and any token fetch come before the transaction...
     links = _resolve_links(organisation=organisation, connector=connector, refs=credentials or [])
     fetched = _password_grant_tokens(organisation, links)
     try:
         with transaction.atomic():
+            # ...and the links are read again under the connector's lock, which every
+            # write of its configs takes too: what is linked is what is committed.
+            connector_lock(connector=connector)
+            links = _resolve_links(
+                organisation=organisation, connector=connector, refs=credentials or []
+            )
             connection = Connection.objects.create(
                 organisation=organisation,
                 connector=connector,
@@ -244,6 +252,13 @@ def connection_update(
         connection.connection_template_id = connection_template_id
     try:
         with transaction.atomic():
+            if credentials is not None:  # read again under the lock, as in connection_create
+                connector_lock(connector=connection.connector)
+                links = _resolve_links(
+                    organisation=connection.organisation,
+                    connector=connection.connector,
+                    refs=credentials,
+                )
             # Only the fields a PATCH sets: a status a refresh stored meanwhile (needs_reauth)
             # must not be written back over with the one read at the start of the request.
             connection.save(

@@ -61,3 +61,15 @@ def _referenced_ids(settings: Any) -> set[str]:
     if isinstance(grant, dict):
         ids |= {item.get("credentialId") for item in grant.values() if isinstance(item, dict)}
     return {str(i) for i in ids if i}
+
+
+def connector_lock(*, connector: Connector) -> None:
+    """Lock ``connector``'s row until the end of the caller's transaction.
+
+    Every write of its auth scheme configs takes this lock first, and so does every write
+    of a connection's links to them (connections.services): a connection is never linked
+    to a config that a concurrent write is replacing, changing or deleting — whichever
+    comes second reads what the first committed. (SQLite, which has no row locks,
+    serialises whole transactions anyway.)
+    """
+    Connector.objects.select_for_update().filter(pk=connector.pk).values_list("pk").first()

@@ -21,6 +21,7 @@ from django.db.models import Max, ProtectedError
 from connectors.grant_clients import grant_client_write, grant_credential_ids, release_grant_clients
 from connectors.models import AuthSchemeConfig, Connector
 from connectors.schemes import MAX_AUTH_SCHEME_CONFIGS, CleanScheme
+from connectors.selectors import connector_lock
 from core.db import is_protected
 from core.errors import FieldError, PatchbayError
 from core.text import parse_uuid
@@ -108,6 +109,7 @@ def connector_update(
     schemes = None if isinstance(auth_scheme_configs, _Unset) else _with_ids(auth_scheme_configs)
     try:
         with transaction.atomic():
+            connector_lock(connector=connector)
             if clean_name is not None and clean_name != connector.name:
                 taken = Connector.objects.filter(
                     organisation_id=connector.organisation_id, name=clean_name
@@ -192,8 +194,9 @@ def auth_scheme_config_put(
     assert config_id is not None, "a PUT names its config in the path"
     try:
         with transaction.atomic():
-            # Lock the connector: concurrent PUTs of one connector's configs queue up.
-            Connector.objects.select_for_update().filter(pk=connector.pk).first()
+            # Concurrent PUTs of one connector's configs, and connections linking them,
+            # queue up.
+            connector_lock(connector=connector)
             existing = (
                 AuthSchemeConfig.objects.select_for_update()
                 .filter(connector=connector, config_id=config_id)
@@ -228,6 +231,7 @@ def auth_scheme_config_put(
 def auth_scheme_config_delete(*, auth_scheme_config: AuthSchemeConfig) -> None:
     """Delete a config; 409 ``auth_scheme_config_in_use`` while a connection uses it."""
     with transaction.atomic():
+        connector_lock(connector=auth_scheme_config.connector)
         _config_delete(auth_scheme_config)
         Connector.objects.get(pk=auth_scheme_config.connector_id).save(update_fields=["updated_at"])
 
