@@ -60,6 +60,13 @@ PATCHBAY_HTTP_DEADLINE = env.float(
 PATCHBAY_HTTP_TOKEN_DEADLINE = env.float("PATCHBAY_HTTP_TOKEN_DEADLINE_SECONDS", default=10.0)
 PATCHBAY_HTTP_WEBHOOK_DEADLINE = env.float("PATCHBAY_HTTP_WEBHOOK_DEADLINE_SECONDS", default=10.0)
 PATCHBAY_HTTP_MAX_RESPONSE_BYTES = env.int("PATCHBAY_HTTP_MAX_RESPONSE_BYTES", default=1_048_576)
+# The proxy (SPEC §9.1): the largest request body it takes, the largest answer it passes
+# back, and the absolute deadline of one proxied request, retries included.
+PATCHBAY_PROXY_MAX_BODY_BYTES = env.int("PATCHBAY_PROXY_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+PATCHBAY_PROXY_MAX_RESPONSE_BYTES = env.int(
+    "PATCHBAY_PROXY_MAX_RESPONSE_BYTES", default=50 * 1024 * 1024
+)
+PATCHBAY_PROXY_DEADLINE_SECONDS = env.float("PATCHBAY_PROXY_DEADLINE_SECONDS", default=60.0)
 # Demo mode: serve the demo OAuth 2.0 provider from this process (make run).
 PATCHBAY_DEMO = env.bool("PATCHBAY_DEMO", default=False)
 # Where `manage.py demo` keeps the demo API key (owner-only), beside the dev .env.

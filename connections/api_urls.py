@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from connections.proxy_views import ProxyView
 from connections.views import CallbackApiView, ConnectionViewSet, GrantTokenView, InitialiseView
 
 connection_collection = ConnectionViewSet.as_view({"get": "list", "post": "create"})
@@ -34,5 +35,10 @@ urlpatterns = [
         "o/<str:organisation_id>/connections/<str:connection_id>/access-token",
         connection_access_token,
         name="connection-access-token",
+    ),
+    path(
+        "o/<str:organisation_id>/connections/<str:connection_id>/proxy/<path:path>",
+        ProxyView.as_view(),
+        name="connection-proxy",
     ),
 ]

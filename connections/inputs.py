@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from connections.services import CredentialRef as CredentialLink
+from connectors.schemes.base import ProviderUrl
 from core.errors import FieldError, PatchbayError, invalid
 from core.text import has_control_characters
 from core.wire import Bool, Input, ObjectList, Text, WireField
@@ -45,7 +46,8 @@ class ConnectionWrite(Input):
 
     name = Text(max_length=200, required=True, help_text="Unique within the connector.")
     systemId = Text(required=True, source="connector_id", help_text="The connector's id.")
-    baseUrl = Text(max_length=2048, required=False, null_as="", source="base_url")
+    # The proxy's target (SPEC §9.1): validated exactly as a connector's baseUrl.
+    baseUrl = ProviderUrl(source="base_url", required=False, null_as="")
     connectionTemplateId = Text(
         max_length=200, required=False, null_as="", source="connection_template_id"
     )

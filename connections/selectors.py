@@ -39,7 +39,9 @@ def connection_get(*, organisation: Organisation, connection_id: object) -> Conn
     # ORDER BY over a four-table select costs Django more than the whole sort.
     links = sorted(
         ConnectionCredential.objects.filter(connection_id=pk, connection__organisation=organisation)
-        .select_related("connection__end_user", "auth_scheme_config", "credential")
+        .select_related(
+            "connection__connector", "connection__end_user", "auth_scheme_config", "credential"
+        )
         .order_by(),
         key=lambda link: (link.position, link.pk),
     )

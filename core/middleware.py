@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+# The proxy takes bodies up to its own limit (PATCHBAY_PROXY_MAX_BODY_BYTES), read in chunks.
+_PROXY_PATH = re.compile(r"^/api/v2/o/[^/]+/connections/[^/]+/proxy/")
+
 
 class RequestBodyLimitMiddleware:
-    """Refuse request bodies over ``PATCHBAY_MAX_BODY_BYTES`` before anything reads them."""
+    """Refuse request bodies over ``PATCHBAY_MAX_BODY_BYTES`` before anything reads them
+    (the proxy's over ``PATCHBAY_PROXY_MAX_BODY_BYTES``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -22,6 +27,8 @@ class RequestBodyLimitMiddleware:
                 status=400,
             )
         limit = settings.PATCHBAY_MAX_BODY_BYTES
+        if _PROXY_PATH.match(request.path):
+            limit = settings.PATCHBAY_PROXY_MAX_BODY_BYTES
         if length > limit and not request.path.startswith("/admin/"):
             return JsonResponse(
                 {

@@ -222,7 +222,13 @@ def transport(
 ) -> requests.Response:
     """Send one request over the network and read at most the configured number of bytes,
     all of it within the adapter's deadline (``PATCHBAY_HTTP_DEADLINE`` unless the caller
-    asked for a shorter one)."""
+    asked for a shorter one).
+
+    With ``stream=True`` (and ``deadline_seconds``) the body is left unread for
+    :class:`core.outbound_stream.Streamed` to read; the deadline keeps running until it
+    is closed."""
+    if kwargs.pop("stream", False):
+        return _transport_streamed(adapter, request, **kwargs)
     limit = settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES
     deadline = _Deadline(getattr(adapter, "deadline", None) or settings.PATCHBAY_HTTP_DEADLINE)
     _current.deadline = deadline
@@ -252,16 +258,42 @@ def transport(
     return response
 
 
+def _transport_streamed(
+    adapter: HTTPAdapter,
+    request: requests.PreparedRequest,
+    *,
+    deadline_seconds: float,
+    **kwargs: Any,
+) -> requests.Response:
+    """Send one request and return as soon as the status and headers are in; the deadline
+    (started now) keeps watching the connection until :meth:`Streamed.close`."""
+    deadline = _Deadline(deadline_seconds)
+    _current.deadline = deadline
+    try:
+        response = HTTPAdapter.send(adapter, request, stream=True, **kwargs)
+    except Exception as exc:
+        deadline.cancel()
+        if deadline.fired:
+            raise OutboundError("timeout", "The remote server did not answer in time.") from exc
+        raise
+    finally:
+        _current.deadline = None
+    response.patchbay_deadline = deadline  # type: ignore[attr-defined]
+    return response
+
+
 class GuardedAdapter(HTTPAdapter):
     def __init__(
         self,
         *args: Any,
         client_certificate: ClientCertificate | None = None,
         deadline: float | None = None,
+        streaming: bool = False,
         **kw: Any,
     ):
         self.client_certificate = client_certificate
         self.deadline = deadline
+        self.streaming = streaming  # stream=True then leaves the body unread
         self._client_context: ssl.SSLContext | None = None
         super().__init__(*args, **kw)
 
@@ -331,9 +363,18 @@ class GuardedAdapter(HTTPAdapter):
                 url,
                 address=literal,
             )
+        streaming: dict[str, Any] = {}
+        if stream and self.streaming:
+            seconds = self.deadline or settings.PATCHBAY_HTTP_DEADLINE
+            streaming = {"stream": True, "deadline_seconds": seconds}
         try:
             return transport(
-                self, request, timeout=settings.PATCHBAY_HTTP_TIMEOUT, verify=verify, cert=cert
+                self,
+                request,
+                timeout=settings.PATCHBAY_HTTP_TIMEOUT,
+                verify=verify,
+                cert=cert,
+                **streaming,
             )
         except OutboundError as exc:  # too large, or cut at the deadline
             _refused(exc, url, reason="deadline" if exc.kind == "timeout" else None)

@@ -11,7 +11,7 @@ from core.wire import Choice, StringList, cleaned
 API_KEY_IN = ("header", "query", "cookie")
 HMAC_IN = ("header", "query")
 HMAC_ALGORITHMS = ("sha1", "sha256", "sha512")
-HMAC_DIGEST_INPUTS = ("body", "url", "method", "timestamp")
+HMAC_DIGEST_INPUTS = ("body", "url", "method", "path", "query", "timestamp")
 HMAC_ENCODINGS = ("hex", "base64", "base64url")
 
 
