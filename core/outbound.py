@@ -278,6 +278,9 @@ def _transport_streamed(
         raise
     finally:
         _current.deadline = None
+    if deadline.fired:  # cut while the headers trickled in: they may look complete
+        response.close()
+        raise OutboundError("timeout", "The remote server did not answer in time.")
     response.patchbay_deadline = deadline  # type: ignore[attr-defined]
     return response
 

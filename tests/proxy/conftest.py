@@ -132,11 +132,16 @@ def credential(actor: Any, type: str, **data: Any) -> Credential:
     )
 
 
-def api_key_connection(actor: Any, base_url: str, *, where: str = "header", name: str = "X-Api-Key"):
+def api_key_connection(
+    actor: Any, base_url: str, *, where: str = "header", name: str = "X-Api-Key"
+):
     """A connection whose one credential is an API key (returned too), sent ``where``."""
     connector = connector_to(actor, base_url)
     key = "ak-" + secrets.token_urlsafe(24)
-    link = (config(connector, "api-key", "key", name=name, **{"in": where}), credential(actor, "string", value=key))
+    link = (
+        config(connector, "api-key", "key", name=name, **{"in": where}),
+        credential(actor, "string", value=key),
+    )
     return f.connection(actor.organisation, connector, links=[link]), key
 
 

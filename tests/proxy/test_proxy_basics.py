@@ -34,3 +34,20 @@ def test_an_outsider_gets_404_and_the_upstream_nothing(alice, charlie, upstream)
     response = charlie.client.get(alice.url(f"connections/{connection.pk}/proxy/items"))
     assert response.status_code == 404
     assert upstream.seen == []
+
+
+def test_the_openapi_document_describes_the_proxy(client, db):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    path = "/api/v2/o/{organisation_id}/connections/{connection_id}/proxy/{path}"
+    operations = schema["paths"][path]
+    assert {"get", "post", "put", "patch", "delete"} <= set(operations)
+    get = operations["get"]
+    catch_all = next(p for p in get["parameters"] if p["name"] == "path")
+    assert catch_all["in"] == "path"
+    assert "Catch-all" in catch_all["description"]
+    assert any(p["name"] == "Patchbay-Retries" for p in get["parameters"])
+    assert "*/*" in get["responses"]["200"]["content"]
+    assert {"400", "404", "409", "413", "502", "504"} <= set(get["responses"])
+    assert "*/*" in operations["post"]["requestBody"]["content"]
