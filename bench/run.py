@@ -3,8 +3,9 @@
 
     make bench                      # or: .venv/bin/python bench/run.py --seconds 10
 
-Starts gunicorn against a fresh PostgreSQL database (``patchbay_bench`` on the
-server in ``BENCH_DATABASE_URL``, default the local one), seeds an organisation,
+Starts gunicorn against a fresh PostgreSQL database (``patchbay_bench``, or
+``BENCH_DB_NAME``, on the server in ``BENCH_DATABASE_URL``, default the local one),
+seeds an organisation,
 API key, connector and a connection with five credentials, then measures
 requests/second and p50/p99 latency for each scenario beside an authenticated
 no-op endpoint (``GET /api/v2/o/{id}``) on the same server. In every round each
@@ -39,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "patchbay_bench"
+# BENCH_DB_NAME: a database of its own, so that benches can run beside each other.
+DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_bench")
 
 
 def _free_port() -> int:

@@ -176,6 +176,8 @@ def test_no_operation_documents_a_bare_object(doc):
         for body in bodies:
             for media in (body.get("content") or {}).values():
                 schema = doc.resolve(media["schema"])
+                if schema == {"type": "string", "format": "binary"}:
+                    continue  # raw bytes, as the proxy passes them: not an object at all
                 assert schema.get("properties") or schema.get("oneOf"), (
                     f"{method.upper()} {path}: a body documented as a bare object"
                 )

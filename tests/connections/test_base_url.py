@@ -30,7 +30,8 @@ def setup(alice):
     return connector, config, f.token_credential(alice.organisation)
 
 
-def _body(connector, config, token, base_url):
+def _body(setup, base_url):
+    connector, config, token = setup
     return {
         "name": "Main",
         "systemId": str(connector.pk),
@@ -41,7 +42,7 @@ def _body(connector, config, token, base_url):
 
 @pytest.mark.parametrize("base_url", REFUSED)
 def test_a_bad_base_url_is_refused_on_create(alice, setup, base_url):
-    response = alice.client.post(alice.url("connections"), _body(*setup, base_url), format="json")
+    response = alice.client.post(alice.url("connections"), _body(setup, base_url), format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
     assert [f["field"] for f in response.json()["fields"]] == ["baseUrl"]
@@ -65,14 +66,14 @@ def test_a_bad_base_url_is_refused_on_change(alice, setup, base_url):
 
 @pytest.mark.parametrize("base_url", ["https://api.example.com/v1", "", None])
 def test_a_good_or_empty_base_url_is_stored(alice, setup, base_url):
-    response = alice.client.post(alice.url("connections"), _body(*setup, base_url), format="json")
+    response = alice.client.post(alice.url("connections"), _body(setup, base_url), format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["baseUrl"] == (base_url or "")
 
 
 def test_the_same_words_as_for_a_connector(alice, setup):
     bad = "https://user:pw@api.example.com/"
-    connection = alice.client.post(alice.url("connections"), _body(*setup, bad), format="json")
+    connection = alice.client.post(alice.url("connections"), _body(setup, bad), format="json")
     connector = alice.client.post(
         alice.url("connectors"), {"name": "X", "baseUrl": bad}, format="json"
     )

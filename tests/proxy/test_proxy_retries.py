@@ -135,13 +135,15 @@ def test_a_bad_retries_header_is_400(alice, upstream, value):
 
 def test_the_wait_honours_the_upstreams_headers():
     now = 1_800_000_000.0
-    headers = {
-        "retry-after": formatdate(now + 7, usegmt=True),
-    }
-    assert asked_wait(headers.get, now=now) == pytest.approx(7, abs=1)
-    assert asked_wait({"x-ratelimit-reset": str(int(now + 4))}.get, now=now) == pytest.approx(4)
-    assert asked_wait({"ratelimit-reset": "3"}.get, now=now) == 3
-    assert asked_wait({"retry-after": "soon"}.get, now=now) is None
-    assert asked_wait({}.get, now=now) is None
+
+    def wait(**headers: str) -> float | None:
+        named = {k.replace("_", "-"): v for k, v in headers.items()}
+        return asked_wait(lambda name: named.get(name), now=now)
+
+    assert wait(retry_after=formatdate(now + 7, usegmt=True)) == pytest.approx(7, abs=1)
+    assert wait(x_ratelimit_reset=str(int(now + 4))) == pytest.approx(4)
+    assert wait(ratelimit_reset="3") == 3
+    assert wait(retry_after="soon") is None
+    assert wait() is None
     assert backoff(0, 2.5) >= 2.5
     assert all(0 <= backoff(attempt, None) <= 10 for attempt in range(10))

@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""What the proxy costs: a proxied GET of a 1 KB answer beside the same GET sent straight to
+the upstream, in one run (SPEC §9.1, issue 11's performance targets).
+
+    .venv/bin/python bench/proxy_ab.py [--seconds 4] [--rounds 3] [--concurrency 4]
+
+Seeds like ``bench/run.py`` into a database of its own (``patchbay_bench_proxy``, or
+``BENCH_DB_NAME``): an organisation, its API key, and two connections to one loopback
+upstream (``bench/upstream_app.py`` under its own gunicorn, 1 KB of JSON), one with an
+api-key credential and one with an OAuth 2.0 token (fresh, so no refresh is measured).
+Patchbay runs under gunicorn with sync workers. Each round drives the upstream directly,
+then each proxied connection, then Patchbay's authenticated no-op (``GET /o/{id}``, its
+floor for any API call), ``--concurrency`` keep-alive clients each; ratios are taken
+within a round. Latency is measured apart, one client at a time, so that it is the cost
+of a request and not of a queue: "added p50" is proxied p50 minus direct p50.
+Queries per proxied request are asserted by the test suite, not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import bench.run as run  # noqa: E402
+
+run.DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_bench_proxy")
+
+
+def _gunicorn(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--worker-class", "sync", "--log-level", "warning"]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def _seed(upstream_url: str) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from connections.models import Connection, ConnectionCredential
+    from connectors.models import AuthSchemeConfig, Connector
+    from connectors.oauth2 import OAUTH2_DEFAULTS
+    from credentials.models import Credential
+    from organisations.keys import api_key_create
+    from organisations.models import Organisation
+
+    organisation = Organisation.objects.create(name="Proxy Bench")
+    key = api_key_create(organisation=organisation, name="bench").key
+    connector = Connector.objects.create(
+        organisation=organisation, name="Upstream", base_url=upstream_url
+    )
+    schemes: dict[str, tuple[dict[str, Any], str, dict[str, Any]]] = {
+        "api-key": ({"name": "X-Api-Key", "in": "header"}, "string", {"value": "bench-key"}),
+        "oauth2": (
+            {
+                **OAUTH2_DEFAULTS,
+                "authorizeUrl": "https://provider.example/authorize",
+                "tokenUrl": "https://provider.example/token",
+            },
+            "oauth2-token",
+            {"accessToken": "at", "tokenType": "Bearer", "scopes": [], "expiresAt": None},
+        ),
+    }
+    ids: dict[str, Any] = {"organisation_id": str(organisation.pk), "key": key}
+    for kind, (settings, credential_type, data) in schemes.items():
+        config = AuthSchemeConfig.objects.create(
+            organisation=organisation,
+            connector=connector,
+            config_id=kind,
+            type=kind,
+            settings=settings,
+        )
+        credential = Credential.objects.create(
+            organisation=organisation, name=kind, type=credential_type, data=data
+        )
+        connection = Connection.objects.create(
+            organisation=organisation, connector=connector, name=kind
+        )
+        ConnectionCredential.objects.create(
+            connection=connection, auth_scheme_config=config, credential=credential
+        )
+        ids[kind] = str(connection.pk)
+    return ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="Patchbay's gunicorn workers")
+    args = parser.parse_args()
+
+    port, upstream_port = run._free_port(), run._free_port()
+    env = run.bench_env(port)
+    os.environ.update(env)
+    run.recreate_database()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    ids = _seed(f"http://127.0.0.1:{upstream_port}/v1")
+    auth = {"Authorization": f"Bearer {ids['key']}"}
+    org = ids["organisation_id"]
+
+    def proxied(kind: str) -> Any:
+        path = f"/api/v2/o/{org}/connections/{ids[kind]}/proxy/items?page=1"
+        return lambda: run.Request("GET", path, headers=auth)
+
+    targets = {
+        "direct GET upstream": (upstream_port, lambda: run.Request("GET", "/v1/items?page=1")),
+        "proxied GET (api-key)": (port, proxied("api-key")),
+        "proxied GET (oauth2)": (port, proxied("oauth2")),
+        "no-op GET /o/{id}": (port, lambda: run.Request("GET", f"/api/v2/o/{org}", headers=auth)),
+    }
+    upstream = _gunicorn("bench.upstream_app", upstream_port, env, 1)
+    patchbay = _gunicorn("config.wsgi", port, env, args.workers)
+    try:
+        run.wait_for(port, patchbay)
+        throughput = {name: run.Result(name) for name in targets}
+        latency = {name: run.Result(name) for name in targets}
+        for name, (target, make) in targets.items():  # warm up
+            run.drive(target, make, 1.0, args.concurrency, run.Result(name))
+        for _ in range(args.rounds):
+            for name, (target, make) in targets.items():
+                run.drive(target, make, args.seconds, args.concurrency, throughput[name])
+            for name, (target, make) in targets.items():
+                run.drive(target, make, args.seconds / 2, 1, latency[name])
+    finally:
+        for process in (patchbay, upstream):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+    direct = throughput["direct GET upstream"]
+    print(
+        f"\nPatchbay: gunicorn {args.workers} sync workers; upstream: gunicorn 1 sync worker; "
+        f"{args.concurrency} clients for req/s, 1 for latency; {args.rounds} x {args.seconds:g} s; "
+        f"PostgreSQL; {os.cpu_count()} cores\n"
+    )
+    print(
+        f"{'':<24}{'req/s':>8}{'ratio':>8}{'range':>12}{'p50 ms':>9}{'added p50':>11}{'errors':>8}"
+    )
+    for name in targets:
+        r = throughput[name]
+        ratios = run.round_ratios(r.per_round, direct.per_round)
+        added = latency[name].pct(0.5) - latency["direct GET upstream"].pct(0.5)
+        print(
+            f"{name:<24}{r.rps:>8.0f}{statistics.median(ratios):>8.2f}"
+            f"{min(ratios):>6.2f}-{max(ratios):<5.2f}{latency[name].pct(0.5):>9.2f}"
+            f"{added:>11.2f}{r.errors + latency[name].errors:>8}"
+        )
+
+
+if __name__ == "__main__":
+    sys.modules.setdefault("bench.run", run)
+    main()
