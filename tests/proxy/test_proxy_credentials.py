@@ -292,3 +292,41 @@ def test_a_connection_without_any_base_url_answers_409(alice, upstream):
     connection, _key = api_key_connection(alice, "")
     response = alice.client.get(proxy_url(alice, connection, "a"))
     assert (response.status_code, response.json()["code"]) == (409, "base_url_required")
+
+
+def _readme_verify():
+    """The verification recipe exactly as README prints it."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("To verify on the receiving side:", 1)[1]
+    code = block.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    return namespace["verify"]
+
+
+@pytest.mark.parametrize(("where", "encoding"), [("header", "hex"), ("query", "base64url")])
+def test_the_readme_recipe_verifies_a_proxied_request(alice, upstream, where, encoding):
+    verify = _readme_verify()
+    key = "hk-" + secrets.token_urlsafe(24)
+    settings = {
+        "name": "X-Signature",
+        "in": where,
+        "encoding": encoding,
+        "digestInputs": ALL_INPUTS,
+    }
+    connector = connector_to(alice, upstream.url + "/v1")
+    link = (config(connector, "hmac", "hmac", **settings), credential(alice, "string", value=key))
+    connection = f.connection(alice.organisation, connector, links=[link])
+    response = alice.client.put(
+        proxy_url(alice, connection, "orders/9?expand=lines"),
+        b'{"amount": 12}',
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    seen = upstream.last
+    path, _, query = seen.path.partition("?")
+    args = (seen.method, upstream.url + path, query, dict(seen.headers), seen.body)
+    assert verify(*args, key=key.encode(), where=where, encoding=encoding)
+    assert not verify(*args, key=b"another key", where=where, encoding=encoding)
