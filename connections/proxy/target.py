@@ -5,7 +5,8 @@ The path arrives percent-decoded once (WSGI decodes ``PATH_INFO``), so ``%2e%2e`
 already ``..`` and ``..%2f`` already ``../``. To catch what is encoded twice as well,
 the path is decoded until it stops changing and refused when any segment of that is
 ``.`` or ``..``; backslashes (which some servers treat as ``/``), ``@`` (userinfo in
-front of a host), a leading ``/`` or a scheme (an absolute URL) and control characters
+front of a host), a leading ``/``, ``//`` or a scheme with ``:/`` (an absolute URL) and
+control characters
 are refused outright. Each segment is then percent-encoded again, so nothing in it can
 end the path (``?``, ``#``) or change the host; and the finished URL is checked to keep
 the base's scheme, host, port and path prefix.
@@ -21,7 +22,7 @@ from core.validation import url_problem
 
 MAX_PATH = 4096
 MAX_QUERY = 8192
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:/")  # http://, file:/: not "v1:batch"
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 # Left as they are in a segment (RFC 3986 pchar, without "@"); "%" keeps an escape the
@@ -46,7 +47,7 @@ def clean_path(path: str) -> str:
     """The path to append to the base, percent-encoded, without a leading ``/``; or 400."""
     if len(path) > MAX_PATH:
         raise _path_refused(f"longer than {MAX_PATH} characters")
-    if path.startswith("/") or _SCHEME.match(path) or "//" in path:
+    if path.startswith("/") or _ABSOLUTE.match(path) or "//" in path:
         raise _path_refused("an absolute URL or path")
     if "\\" in path or "@" in path:
         raise _path_refused("backslashes and '@' are not allowed")

@@ -27,6 +27,7 @@ TRAVERSALS = [
     "%25252e%25252e/admin",
     "//evil.example/x",
     "http://evil.example/x",
+    "file:/etc/passwd",
     "https:%2f%2fevil.example/x",
     "@evil.example/x",
     "x@evil.example",
@@ -58,6 +59,8 @@ def test_paths_that_climb_or_leave_the_base_are_refused(alice, upstream, path):
         ("caf%C3%A9", "/v1/caf%C3%A9"),
         ("a%20b", "/v1/a%20b"),
         ("v..1/x.y", "/v1/v..1/x.y"),
+        ("files:upload", "/v1/files:upload"),  # Google-style custom methods
+        ("mailto:x", "/v1/mailto:x"),  # a scheme without "//" names no host
     ],
 )
 def test_harmless_paths_arrive_encoded_as_the_caller_meant(alice, upstream, path, sent):
