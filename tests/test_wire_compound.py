@@ -71,6 +71,24 @@ def test_a_list_of_objects_names_each_item_and_refuses_what_is_not_a_list():
     assert problems(Shape, body) == [("corners", "Must have at most 2 items.")]
 
 
+class Outline(Input):
+    name = Text(required=True)
+    nested = ListOf(Nested(Point), max_items=3, required=False)
+    bare = ListOf(Point(), max_items=3, required=False)
+
+
+@pytest.mark.parametrize("key", ["nested", "bare"])
+def test_a_patch_cannot_skip_the_required_keys_of_list_items(key):
+    # A PATCH parses the body partially (name may be left out), but each item of a
+    # list is a whole object, whether the child is Nested(Point) or a bare Point().
+    assert Outline.parse({key: [{"x": 1}]}, partial=True) == {key: [{"x": 1, "y": 0}]}
+    with pytest.raises(PatchbayError) as refused:
+        Outline.parse({key: [{"x": 1}, {"y": 1}]}, partial=True)
+    assert [(f.field, f.message) for f in refused.value.fields] == [
+        (f"{key}[1].x", "This field is required.")
+    ]
+
+
 def test_check_reports_with_the_fields_and_in_their_order():
     # `centre` failed, so `check` sees no centre: its problem joins the others at `name`.
     body = {"name": 3, "centre": {"x": "a"}, "corners": [{"x": 1}]}

@@ -11,6 +11,7 @@ variants with a ``discriminator``, as drf-spectacular's ``PolymorphicProxySerial
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, cast
 
@@ -61,8 +62,11 @@ class Nested(WireField):
 
 
 class ListOf(WireField, serializers.ListField):
-    """At most ``max_items`` objects, each a ``child`` (a :class:`Nested` or an
-    :class:`~core.wire.Input`); ``message`` answers a value that is not a list."""
+    """At most ``max_items`` items, each a ``child`` (a :class:`Nested` or an
+    :class:`~core.wire.Input`); ``message`` answers a value that is not a list. Each item
+    is a whole object even in a PATCH: an ``Input`` child parses every item as a fresh,
+    unbound copy, which does not inherit the parent body's ``partial``. (:class:`ObjectList`
+    is the list of request bodies, each an ``Input`` with its own ``not_object`` wording.)"""
 
     def __init__(
         self,
@@ -88,12 +92,19 @@ class ListOf(WireField, serializers.ListField):
             try:
                 if item is None:  # not an absent value here: an item that is not an object
                     raise serializers.ValidationError({NON_FIELD: ["Must be a JSON object."]})
-                values.append(self.child.run_validation(item))
+                values.append(self._item_parser().run_validation(item))
             except serializers.ValidationError as exc:
                 errors[index] = exc.detail
         if errors:
             raise serializers.ValidationError(cast(Any, errors))
         return values
+
+    def _item_parser(self) -> serializers.Field:
+        """The child, or for a serializer child a fresh unbound copy of it: bound here, its
+        fields would read ``partial`` from the body's root and skip required keys."""
+        if isinstance(self.child, serializers.BaseSerializer):
+            return copy.deepcopy(self.child)
+        return self.child
 
     def render_value(self, value: Any) -> Any:
         if not isinstance(value, list):
