@@ -18,13 +18,11 @@ per-round req/s ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,42 +73,10 @@ def main() -> None:
     )
     ctx = run.seed()
 
-    from django.utils import timezone
+    from bench.scenarios_embed import embed_scenarios
 
-    from connectors.models import Connector
-    from embed.models import ConnectSession, Hub
-    from embed.services import connect_session_create
-
-    hub = Hub.objects.create(
-        organisation_id=ctx["organisation_id"], name="hub", allowed_origins=["https://a.example"]
-    )
-    hub.connectors.set([Connector.objects.get(pk=ctx["connector_id"])])
-    new = connect_session_create(hub=hub, external_id="bench-user")
-    ConnectSession.objects.filter(pk=new.session.pk).update(
-        expires_at=timezone.now() + timedelta(hours=2)
-    )
-    auth = {"Authorization": f"Bearer {new.token}"}
-    body = json.dumps(
-        {
-            "authorizeUrl": "https://provider.example/authorize",
-            "clientId": "bench-client",
-            "credential": {
-                "id": ctx["client_credential_id"],
-                "organisationId": ctx["organisation_id"],
-            },
-            "scopes": ["read", "write"],
-        }
-    ).encode()
-    base = f"/api/v2/embed/{hub.pk}"
-    endpoints = {
-        "embed GET connectors": lambda: run.Request("GET", f"{base}/connectors", headers=auth),
-        "embed hub initialise": lambda: run.Request(
-            "POST",
-            f"{base}/connector/{ctx['connector_id']}/oauth2/initialise",
-            body=body,
-            headers={**auth, "Content-Type": "application/json"},
-        ),
-    }
+    # The hub, end user, session and requests of bench/run.py's embed scenarios.
+    endpoints = dict(embed_scenarios(ctx))
     servers = {
         "core.rows": _gunicorn(ports["core.rows"], env, None),
         "ORM": _gunicorn(ports["ORM"], env, str(ROOT / "bench" / "orm_reads.py")),
@@ -146,7 +112,7 @@ def main() -> None:
         f"{args.concurrency} clients, {args.rounds} x {args.seconds:g} s, {os.cpu_count()} cores"
     )
     print(
-        f"{'endpoint':<24}{'server':>11}{'req/s':>9}{'p50 ms':>9}{'CPU µs/req':>12}"
+        f"{'endpoint':<28}{'server':>11}{'req/s':>9}{'p50 ms':>9}{'CPU µs/req':>12}"
         f"{'errors':>8}{'rows/ORM req/s':>16}{'range':>12}"
     )
     for endpoint in endpoints:
@@ -160,12 +126,12 @@ def main() -> None:
             )
             per = cpu[endpoint, server] / max(1, len(r.latencies)) * 1e6
             print(
-                f"{endpoint:<24}{server:>11}{r.rps:>9.0f}{r.pct(0.5):>9.2f}{per:>12.0f}"
+                f"{endpoint:<28}{server:>11}{r.rps:>9.0f}{r.pct(0.5):>9.2f}{per:>12.0f}"
                 f"{r.errors:>8}{last}"
             )
         orm_cpu = cpu[endpoint, "ORM"] / max(1, len(orm.latencies))
         rows_cpu = cpu[endpoint, "core.rows"] / max(1, len(rows.latencies))
-        print(f"{'':<24}{'':>11}  ORM costs {orm_cpu / rows_cpu:.2f}x the CPU per request")
+        print(f"{'':<28}{'':>11}  ORM costs {orm_cpu / rows_cpu:.2f}x the CPU per request")
 
 
 if __name__ == "__main__":
