@@ -199,8 +199,8 @@ def test_it_connects_through_the_real_provider_in_a_popup(
     popup.get_by_label("Username").fill(provider.username)
     popup.get_by_label("Password").fill(provider.password)
     popup.get_by_role("button", name="Sign in").click()
-    popup.get_by_role("button", name="Authorize").click()
-    popup.wait_for_url(f"{patchbay}/connections/oauth2/callback?**")
+    with popup.expect_event("close", timeout=TIMEOUT_MS):  # severed opener or not
+        popup.get_by_role("button", name="Authorize").click()
 
     connected = wait_for_event(page, "patchbay:connected")
     heard = page.evaluate("window.heard")
@@ -277,8 +277,9 @@ def test_a_blocked_popup_falls_back_to_a_link_that_still_connects(
     tab.get_by_label("Username").fill(provider.username)
     tab.get_by_label("Password").fill(provider.password)
     tab.get_by_role("button", name="Sign in").click()
-    tab.get_by_role("button", name="Authorize").click()
-    tab.wait_for_url(f"{patchbay}/connections/oauth2/callback?**")
+    # The callback page closes the flow's tab too (it has no opener to tell).
+    with tab.expect_event("close", timeout=TIMEOUT_MS):
+        tab.get_by_role("button", name="Authorize").click()
 
     # The tab has no opener to tell the panel: the panel learns it by polling.
     connected = wait_for_event(page, "patchbay:connected")
@@ -330,6 +331,38 @@ def test_the_callback_page_tells_the_panel_and_closes_the_popup(
     connection = Connection.objects.get(pk=connected["connectionId"])
     assert connection.end_user is not None
     assert connection.end_user.external_id == "user-1"
+
+
+def test_a_popup_closed_before_finishing_is_noticed_and_the_flow_can_start_again(
+    page, site, patchbay, provider, framed_hub
+):
+    token = framed_hub.mint()
+    site.pages["/"] = host_page(patchbay, framed_hub.id, token)
+    page.goto(f"{site.origin}/")
+    panel = page.frame_locator("iframe")
+    item = panel.locator(f"#connector-{framed_hub.oauth2.pk}")
+    with page.expect_popup() as opened:
+        item.get_by_role("button", name="Connect").click()
+    popup = opened.value
+    popup.get_by_label("Username").wait_for()  # at the provider's sign-in page
+    popup.close()  # the end user gives up
+    # Noticed within 2 s: the panel no longer only says "Finish connecting…".
+    again = panel.get_by_role("button", name="start again")
+    again.wait_for(timeout=2_000 + 500)  # 500 ms: one look of the panel's watch
+    assert "If you closed its window" in panel.locator("#status").inner_text()
+    if os.environ.get("PATCHBAY_SCREENSHOTS"):  # for a person to look at
+        page.screenshot(path=os.path.join(os.environ["PATCHBAY_SCREENSHOTS"], "restart.png"))
+    with page.expect_popup() as reopened:
+        again.click()
+    second = reopened.value
+    second.get_by_label("Username").fill(provider.username)
+    second.get_by_label("Password").fill(provider.password)
+    second.get_by_role("button", name="Sign in").click()
+    with second.expect_event("close", timeout=TIMEOUT_MS):
+        second.get_by_role("button", name="Authorize").click()
+    connected = wait_for_event(page, "patchbay:connected")
+    assert Connection.objects.filter(pk=connected["connectionId"]).count() == 1
+    assert Connection.objects.count() == 1  # the abandoned flow made nothing
 
 
 def test_a_cancelled_consent_is_reported_to_the_host(page, site, patchbay, provider, framed_hub):

@@ -13,7 +13,8 @@
   var hostOrigin = null; // fixed by the first accepted session message
   var connectors = [];
   var connections = [];
-  var pending = null; // the OAuth flow in progress: {authorisationId, connector, started, timer}
+  var WATCH_MS = 500; // how often the panel looks whether the popup is still there
+  var pending = null; // the OAuth flow in progress: {authorisationId, connector, started, timer, popup, watch}
   var openForm = null; // {element, opener}
 
   function $(id) {
@@ -383,6 +384,40 @@
     inputs[0].input.focus();
   }
 
+  // The flow is over (or given up): stop watching its popup and close it if the handle
+  // still reaches it (a provider page's Cross-Origin-Opener-Policy may have cut it; the
+  // callback page then closes itself).
+  function settle(flow) {
+    if (!flow) return;
+    clearTimeout(flow.timer);
+    clearInterval(flow.watch);
+    if (flow.popup && !flow.popup.closed) flow.popup.close();
+    if (pending === flow) pending = null;
+  }
+
+  // A closed popup (or one whose handle a provider page cut) is noticed within WATCH_MS.
+  // The two look alike from here, so the panel keeps polling (a severed window may still
+  // finish) and offers to start again.
+  function watchPopup(flow, connection, button) {
+    flow.watch = setInterval(function () {
+      if (pending !== flow) return clearInterval(flow.watch);
+      if (!flow.popup || !flow.popup.closed) return;
+      clearInterval(flow.watch);
+      announce("Waiting for " + flow.connector.name + "… If you closed its window, ");
+      var again = h("button", {
+        type: "button",
+        class: "link",
+        text: "start again",
+        onclick: function () {
+          settle(flow);
+          startOAuth(flow.connector, connection, button);
+        },
+      });
+      $("status").appendChild(again);
+      $("status").appendChild(document.createTextNode("."));
+    }, WATCH_MS);
+  }
+
   function connected(connector, connectionId) {
     pending = null;
     announce("Connected " + connector.name + ".", "ok");
@@ -395,7 +430,7 @@
   }
 
   function startOAuth(connector, connection, button) {
-    if (pending) clearTimeout(pending.timer);
+    settle(pending);
     // Open the window now, inside the click, or popup blockers refuse it; point it at the
     // provider once Patchbay has made the authorisation URL.
     var popup = window.open("about:blank", "patchbay_oauth", "popup=yes,width=520,height=720");
@@ -422,10 +457,11 @@
     api("POST", "/connector/" + encodeURIComponent(connector.id) + "/oauth2/initialise", body)
       .then(function (result) {
         button.disabled = false;
-        pending = { authorisationId: result.authorisationId, connector: connector, started: Date.now(), timer: null };
+        pending = { authorisationId: result.authorisationId, connector: connector, started: Date.now(), timer: null, popup: popup, watch: null };
         if (popup && !popup.closed) {
           popup.location.href = result.url;
           announce("Finish connecting " + connector.name + " in the window that opened.");
+          watchPopup(pending, connection, button);
         } else {
           // Blocked: a link is a fresh click, which popup blockers let through.
           var link = h("a", { href: result.url, target: "_blank", text: "Continue to " + connector.name });
@@ -450,15 +486,16 @@
       .then(function (result) {
         if (pending !== flow) return;
         if (result.status === "succeeded") {
+          settle(flow);
           connected(flow.connector, result.connectionId);
         } else if (result.status === "failed") {
-          pending = null;
+          settle(flow);
           var error = result.error || {};
           var code = typeof error === "string" ? error : error.code || "authorisation_failed";
           var cancelled = code === "access_denied" || code === "cancelled";
           fail(code, cancelled ? "Connecting " + flow.connector.name + " was cancelled." : "Connecting " + flow.connector.name + " failed. Please try again.");
         } else if (Date.now() - flow.started > POLL_LIMIT_MS) {
-          pending = null;
+          settle(flow);
           fail("authorisation_expired", "Connecting " + flow.connector.name + " took too long. Please try again.");
         } else {
           flow.timer = setTimeout(poll, POLL_MS);
@@ -467,7 +504,7 @@
       .catch(function (error) {
         if (pending !== flow) return;
         if (error.status === 401 || error.status === 404) {
-          pending = null;
+          settle(flow);
           apiFailed(error);
         } else {
           flow.timer = setTimeout(poll, POLL_MS * 2); // a blip: keep waiting
