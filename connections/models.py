@@ -114,6 +114,11 @@ class AuthorisationRequest(models.Model):
     connect_session = models.ForeignKey(
         "embed.ConnectSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # An embed flow is bound to the browser that started it (README, "Embedding"): the panel
+    # hands its start page a one-time secret (kept as a hash, cleared when used), which
+    # trades it for an HttpOnly cookie (kept as a hash) that the callback must present.
+    browser_secret_hash = models.CharField(max_length=64, blank=True)
+    browser_binding_hash = models.CharField(max_length=64, blank=True)
     # The outcome, for the widget to poll.
     status = models.CharField(
         max_length=20, choices=AuthorisationStatus.choices, default=AuthorisationStatus.PENDING

@@ -43,9 +43,12 @@ def callback_page(request: HttpRequest) -> HttpResponse:
     authorisation: AuthorisationRequest | None = None
     try:
         params = oauth.callback_params_parse(request.GET.lists())
-        outcome = oauth.authorisation_complete(params)
+        outcome = oauth.authorisation_complete(
+            params, browser_bindings=oauth.browser_bindings(request.COOKIES)
+        )
     except PatchbayError as error:
-        if params is not None and error.code != "invalid_state":  # consumed: outcome recorded
+        # Consumed: the outcome is recorded (a flow of another browser is not consumed).
+        if params is not None and error.code not in ("invalid_state", "browser_mismatch"):
             authorisation = embed_authorisation_for_state(params.state)
         cancelled = isinstance(error, oauth.ProviderError) and error.cancelled
         context = {

@@ -20,7 +20,7 @@ from rest_framework.fields import SkipField
 from core.outbound import is_loopback_host
 from core.text import has_control_characters
 from core.validation import url_problem
-from core.wire import Input, Text, Url, WireField
+from core.wire import Input, Text, Url, Uuid, WireField
 from embed.models import DEFAULT_ACCENT_COLOR
 
 MAX_ORIGINS = 20
@@ -296,3 +296,11 @@ class EmbedConnectionUpdate(Input):
 
     apiKey = _FormSecret(required=False, source="api_key", help_text="Secret.")
     basicAuth = EmbedBasicAuth(required=False, source="basic_auth", not_object=_BASIC)
+
+
+class FlowBind(Input):
+    """``POST /embed/flow/bind``: the start page trades a flow's one-time secret for the
+    cookie that binds the flow to this browser."""
+
+    authorisationId = Uuid(required=True)
+    secret = Text(max_length=200, required=True)

@@ -210,6 +210,12 @@ class EmbedInitialiseResponse(Output):
     authorisationId = Uuid(
         source="authorisation_request.pk", help_text="Poll `authorisations/{id}` with it."
     )
+    browserSecret = Text(
+        source="browser_secret",
+        help_text="One-time secret that binds the flow to this browser: the panel hands it "
+        "to Patchbay's start page (`/embed/flow/start`) by postMessage, never in a URL; "
+        "the callback refuses the flow in any browser that has not presented it.",
+    )
 
 
 # --- Authorisations -----------------------------------------------------------------

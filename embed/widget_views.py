@@ -196,8 +196,9 @@ def connect_js(request: HttpRequest, hub_id: Any) -> HttpResponse:
 
 @require_GET
 def widget_asset(request: HttpRequest, name: str) -> HttpResponse:
-    """``GET /embed/assets/panel.js?v=...``: the panel's script, immutable per version."""
-    if name != "panel.js":
+    """``GET /embed/assets/panel.js?v=...`` (and the start page's ``flow-start.js``): a
+    script of Patchbay's own pages, immutable per version."""
+    if name not in ("panel.js", "flow-start.js"):
         raise Http404("No such asset.")
     item = asset(name)
     if request.GET.get("v") == item.version:

@@ -20,6 +20,12 @@ all call these functions. They take and return dataclasses and raise
 
 from __future__ import annotations
 
+from connections.oauth.browser import (
+    BrowserBinding,
+    authorisation_browser_bind,
+    browser_bindings,
+    cookie_name,
+)
 from connections.oauth.callback import (
     AuthorisationOutcome,
     CallbackParams,
@@ -50,6 +56,7 @@ from connections.oauth.tokens import (
 __all__ = [
     "AccessToken",
     "AuthorisationOutcome",
+    "BrowserBinding",
     "CallbackParams",
     "GrantParams",
     "InitialiseParams",
@@ -60,10 +67,13 @@ __all__ = [
     "TokenRefreshFailed",
     "TokenSet",
     "access_token_get",
+    "authorisation_browser_bind",
     "authorisation_complete",
     "authorisation_initialise",
+    "browser_bindings",
     "callback_params_parse",
     "connection_create_with_grant",
+    "cookie_name",
     "token_exchange",
     "token_refresh",
     "token_refresh_due",

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from connections.models import AuthorisationRequest, AuthorisationStatus, Connection
 from connections.oauth import params as p
+from connections.oauth.browser import binding_hashes, binding_matches
 from connections.oauth.initialise import check_client_id, state_hash, token_url_for
 from connections.oauth.mtls import mtls_certificate
 from connections.oauth.store import connection_authorise
@@ -174,16 +175,21 @@ class AuthorisationOutcome:
 
 
 def authorisation_consume(
-    state: str, *, organisation: Organisation | None = None
+    state: str, *, organisation: Organisation | None = None, browser_bindings: Sequence[str] = ()
 ) -> AuthorisationRequest | None:
     """Mark the authorisation request of ``state`` used, atomically; None if it was not usable.
 
     One conditional UPDATE: only one caller can move ``used_at`` from NULL, whatever the
-    concurrency. With ``organisation`` a foreign state is left untouched.
+    concurrency. With ``organisation`` a foreign state is left untouched; an embed flow is
+    consumed only by the browser its start page bound (``browser_bindings``, its cookies'
+    values; :mod:`connections.oauth.browser`).
     """
     now = timezone.now()
     rows = AuthorisationRequest.objects.filter(
-        state_hash=state_hash(state), used_at__isnull=True, expires_at__gt=now
+        binding_matches(browser_bindings),
+        state_hash=state_hash(state),
+        used_at__isnull=True,
+        expires_at__gt=now,
     )
     if organisation is not None:
         rows = rows.filter(organisation=organisation)
@@ -220,19 +226,31 @@ def check_issuer(request: AuthorisationRequest, config: OAuth2Config, iss: str |
 
 
 def authorisation_complete(
-    params: CallbackParams, *, organisation: Organisation | None = None
+    params: CallbackParams,
+    *,
+    organisation: Organisation | None = None,
+    browser_bindings: Sequence[str] = (),
 ) -> AuthorisationOutcome:
     """Consume the state, check the answer, exchange the code, store the result.
 
-    ``organisation`` is the API caller's (API callback); the browser callback passes None.
+    ``organisation`` is the API caller's (API callback); the browser callback passes None,
+    and the cookies that bind embed flows to the browser as ``browser_bindings``.
     Raises :class:`PatchbayError` (``invalid_state``, ``invalid_issuer``, the provider's error
     code as :class:`ProviderError`, ``client_id_mismatch``) or
     :class:`~connections.oauth.tokens.TokenExchangeFailed`; nothing is stored then but the
     authorisation request's outcome (failed, with the error code).
     """
-    request = authorisation_consume(params.state, organisation=organisation)
+    request = authorisation_consume(
+        params.state, organisation=organisation, browser_bindings=browser_bindings
+    )
     if request is None:
-        _log_unusable_state(params.state, organisation)
+        if _log_unusable_state(params.state, organisation, browser_bindings):
+            raise PatchbayError(
+                "browser_mismatch",
+                "This connection was started in another browser, so it cannot be finished "
+                "here. Start again from the app you are connecting.",
+                400,
+            )
         raise _invalid_state()
     try:
         return _complete(request, params)
@@ -255,13 +273,25 @@ def authorisation_complete(
         raise
 
 
-def _log_unusable_state(state: str, organisation: Organisation | None) -> None:
+def _log_unusable_state(
+    state: str, organisation: Organisation | None, browser_bindings: Sequence[str]
+) -> bool:
     """Say why a state could not be consumed (one more query, on this path only): a replay
-    or another organisation's state is a warning, an expired one is not."""
+    or another organisation's state is a warning, an expired one is not. True when the
+    state is usable but by another browser (an embed flow bound elsewhere, or never bound):
+    it stays usable there."""
     caller = organisation.pk if organisation is not None else None
     found = (
         AuthorisationRequest.objects.filter(state_hash=state_hash(state))
-        .only("id", "organisation_id", "connector_id", "used_at", "expires_at")
+        .only(
+            "id",
+            "organisation_id",
+            "connector_id",
+            "hub_id",
+            "browser_binding_hash",
+            "used_at",
+            "expires_at",
+        )
         .first()
     )
     if found is None:
@@ -272,7 +302,26 @@ def _log_unusable_state(state: str, organisation: Organisation | None) -> None:
             reason="unknown",
             caller_organisation_id=caller,
         )
-        return
+        return False
+    other_browser = (
+        found.hub_id is not None
+        and found.used_at is None
+        and found.expires_at > timezone.now()
+        and found.browser_binding_hash not in binding_hashes(browser_bindings)
+        and (organisation is None or found.organisation_id == organisation.pk)
+    )
+    if other_browser:
+        refusal(
+            logger,
+            "browser_mismatch",
+            level=WARNING,
+            reason="other_binding" if browser_bindings else "no_binding",
+            authorisation_request_id=found.pk,
+            organisation_id=found.organisation_id,
+            connector_id=found.connector_id,
+            hub_id=found.hub_id,
+        )
+        return True
     if organisation is not None and found.organisation_id != organisation.pk:
         reason, level = "another_organisation", WARNING
     elif found.used_at is not None:
@@ -289,6 +338,7 @@ def _log_unusable_state(state: str, organisation: Organisation | None) -> None:
         connector_id=found.connector_id,
         caller_organisation_id=caller,
     )
+    return False
 
 
 def authorisation_record_failure(request: AuthorisationRequest, code: str) -> None:

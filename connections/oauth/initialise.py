@@ -89,6 +89,8 @@ class InitialiseResult:
 
     url: str
     authorisation_request: AuthorisationRequest = field(repr=False)
+    # Embed flows: the one-time secret the panel hands its start page (never in a URL).
+    browser_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,7 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
 
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64) if config.pkce else None
+    browser_secret = secrets.token_urlsafe(32) if params.hub_id is not None else None
     request = AuthorisationRequest(
         organisation=params.organisation,
         connector_id=config_row.connector_id,
@@ -270,6 +273,7 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
         hub_id=params.hub_id,
         end_user_id=params.end_user_id,
         connect_session_id=params.connect_session_id,
+        browser_secret_hash=state_hash(browser_secret) if browser_secret else "",
         expires_at=timezone.now() + timedelta(seconds=settings.PATCHBAY_STATE_TTL_SECONDS),
     )
     request.save(force_insert=True)
@@ -289,6 +293,7 @@ def authorisation_initialise(params: InitialiseParams) -> InitialiseResult:
     return InitialiseResult(
         url=_with_query(params.authorize_url, ours + query.extra),
         authorisation_request=request,
+        browser_secret=browser_secret,
     )
 
 

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -195,6 +194,8 @@ def test_it_connects_through_the_real_provider_in_a_popup(
     with page.expect_popup() as opened:
         connect.click()
     popup = opened.value
+    # The popup opens on Patchbay's start page, which binds this browser, then goes on.
+    assert popup.url == f"{patchbay}/embed/flow/start" or popup.url.startswith(provider.base_url)
     # The provider's own pages, in the popup: sign in, then consent.
     popup.get_by_label("Username").fill(provider.username)
     popup.get_by_label("Password").fill(provider.password)
@@ -234,7 +235,6 @@ def test_a_blocked_popup_falls_back_to_a_link_that_still_connects(
     page, site, patchbay, provider, framed_hub
 ):
     from connections.models import AuthorisationRequest
-    from connections.oauth.initialise import state_hash
 
     token = framed_hub.mint()
     site.pages["/"] = host_page(patchbay, framed_hub.id, token)
@@ -256,24 +256,23 @@ def test_a_blocked_popup_falls_back_to_a_link_that_still_connects(
     assert page.context.pages == [page]
     assert "Your browser blocked the window." in panel.locator("#status").inner_text()
     assert link.evaluate("e => e === document.activeElement")
-    assert link.get_attribute("target") == "_blank"
-    href = link.get_attribute("href")
-    assert href is not None
-    assert href.startswith(f"{provider.authorize_url}?")
-    query = parse_qs(urlsplit(href).query)
-    assert query["client_id"] == [provider.client_id]
-    assert query["redirect_uri"] == [f"{patchbay}/connections/oauth2/callback"]
-    # The state of the authorisation Patchbay just made, and never the session token.
-    (state,) = query["state"]
-    pending = AuthorisationRequest.objects.get(state_hash=state_hash(state))
+    # A named target (not _blank) keeps the panel as the tab's opener for the hand-over.
+    assert link.get_attribute("target") == "patchbay_oauth"
+    # The link is Patchbay's start page: neither the state nor any secret is in it.
+    assert link.get_attribute("href") == f"{patchbay}/embed/flow/start"
+    pending = AuthorisationRequest.objects.get()
     assert pending.used_at is None
-    assert token not in href
+    assert pending.browser_binding_hash == ""
     assert token not in page.url
 
     with page.context.expect_page() as opened:
         link.click()  # a fresh click: blockers let a link's new tab through
     tab = opened.value
     assert token not in tab.url
+    tab.get_by_label("Username").wait_for()  # bound, then on to the provider
+    assert tab.url.startswith(f"{provider.base_url}/demo/provider/")
+    pending.refresh_from_db()
+    assert pending.browser_binding_hash != ""
     tab.get_by_label("Username").fill(provider.username)
     tab.get_by_label("Password").fill(provider.password)
     tab.get_by_role("button", name="Sign in").click()
@@ -363,6 +362,98 @@ def test_a_popup_closed_before_finishing_is_noticed_and_the_flow_can_start_again
     connected = wait_for_event(page, "patchbay:connected")
     assert Connection.objects.filter(pk=connected["connectionId"]).count() == 1
     assert Connection.objects.count() == 1  # the abandoned flow made nothing
+
+
+def test_a_provider_url_finished_in_another_browser_is_refused(
+    chromium, page, site, patchbay, provider, framed_hub
+):
+    """Consent hand-over: the end user copies the provider URL out of the popup and has
+    someone else consent with it. That browser never passed the start page: refused."""
+    from connections.models import AuthorisationRequest
+
+    site.pages["/"] = host_page(patchbay, framed_hub.id, framed_hub.mint())
+    authorize_urls: list[str] = []
+    page.context.on(
+        "request",
+        lambda r: authorize_urls.append(r.url) if r.url.startswith(provider.authorize_url) else 0,
+    )
+    page.goto(f"{site.origin}/")
+    panel = page.frame_locator("iframe")
+    with page.expect_popup() as opened:
+        panel.locator(f"#connector-{framed_hub.oauth2.pk}").get_by_role(
+            "button", name="Connect"
+        ).click()
+    popup = opened.value
+    popup.get_by_label("Username").wait_for()  # the start page handed over: at the provider
+    assert popup.url.startswith(f"{provider.base_url}/demo/provider/")
+    (handed_over,) = authorize_urls
+
+    other = chromium.new_context()  # another person's browser
+    try:
+        victim = other.new_page()
+        victim.goto(handed_over)
+        victim.get_by_label("Username").fill(provider.username)
+        victim.get_by_label("Password").fill(provider.password)
+        victim.get_by_role("button", name="Sign in").click()
+        victim.get_by_role("button", name="Authorize").click()
+        victim.wait_for_url(f"{patchbay}/connections/oauth2/callback?**")
+        assert "started in another browser" in victim.locator("body").inner_text()
+    finally:
+        other.close()
+    assert not Connection.objects.exists()
+    pending = AuthorisationRequest.objects.get()
+    assert pending.used_at is None  # still the starter's, in the starter's browser
+    assert pending.status == "pending"
+
+
+def test_the_start_page_takes_no_secret_from_a_page_of_another_origin(
+    page, site, patchbay, framed_hub
+):
+    """A page elsewhere that got hold of a flow's secret (the starter's own, say) opens
+    Patchbay's start page and posts it, or posts to the bind endpoint itself: refused."""
+    from connections.models import AuthorisationRequest
+    from tests.embed.conftest import embed_client, initialise_body
+
+    session = embed_client(framed_hub.mint())
+    answer = session.post(
+        framed_hub.url(f"connector/{framed_hub.oauth2.pk}/oauth2/initialise"),
+        initialise_body(framed_hub),
+        format="json",
+    ).json()
+    flow = {
+        "type": "patchbay:flow-start",
+        "authorisationId": answer["authorisationId"],
+        "secret": answer["browserSecret"],
+        "url": answer["url"],
+    }
+    site.pages["/lure"] = "<!doctype html><title>Lure</title><p>Win a prize</p>"
+    page.goto(f"{site.stranger}/lure")
+    with page.expect_popup() as opened:
+        page.evaluate(
+            "url => { window.start = window.open(url, 'x'); }", f"{patchbay}/embed/flow/start"
+        )
+    start = opened.value
+    start.wait_for_load_state()
+    page.evaluate("flow => window.start.postMessage(flow, '*')", flow)
+    bind_status = page.evaluate(
+        """async ([url, body]) => {
+            try {
+                const r = await fetch(url, {method: "POST", credentials: "include",
+                    headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+                return r.status;
+            } catch (e) { return "blocked"; }
+        }""",
+        [
+            f"{patchbay}/embed/flow/bind",
+            {"authorisationId": flow["authorisationId"], "secret": flow["secret"]},
+        ],
+    )
+    start.wait_for_timeout(1_500)  # time enough for the start page to act, had it accepted
+    assert start.url == f"{patchbay}/embed/flow/start"  # it never went on to the provider
+    assert bind_status in (403, "blocked")  # CORS hides the answer; the server refused it
+    pending = AuthorisationRequest.objects.get(pk=answer["authorisationId"])
+    assert pending.browser_binding_hash == ""
+    assert start.context.cookies(patchbay) == []
 
 
 def test_a_cancelled_consent_is_reported_to_the_host(page, site, patchbay, provider, framed_hub):

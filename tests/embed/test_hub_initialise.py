@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from connections.models import AuthorisationRequest, Connection, ConnectionCredential
@@ -29,11 +30,31 @@ def initialise(client, hub, body, connector=None):
     return client.post(hub.url(f"connector/{connector.pk}/oauth2/initialise"), body, format="json")
 
 
-def started(client, hub, **body) -> tuple[str, str]:
-    """(state, authorisationId) of a fresh embed initialise."""
+def started(client, hub, *, browser=None, **body) -> tuple[str, str]:
+    """(state, authorisationId) of a fresh embed initialise; with ``browser`` (a test
+    client), that browser is bound to the flow as the start page binds it."""
     response = initialise(client, hub, initialise_body(hub, **body))
     assert response.status_code == 200, response.json()
-    return query(response.json()["url"])["state"][0], response.json()["authorisationId"]
+    answer = response.json()
+    if browser is not None:
+        bound = bind(browser, answer["authorisationId"], answer["browserSecret"])
+        assert bound.status_code == 204, bound.content
+    return query(answer["url"])["state"][0], answer["authorisationId"]
+
+
+def bind(browser, authorisation_id, secret, **headers):
+    """What the start page's script sends (same origin: Patchbay's public origin)."""
+    parts = urlsplit(settings.PATCHBAY_PUBLIC_URL)
+    return browser.post(
+        "/embed/flow/bind",
+        {"authorisationId": authorisation_id, "secret": secret},
+        content_type="application/json",
+        headers={
+            "Origin": f"{parts.scheme}://{parts.netloc}",
+            "Sec-Fetch-Site": "same-origin",
+            **headers,
+        },
+    )
 
 
 # --- Initialise -----------------------------------------------------------------------
@@ -44,7 +65,7 @@ def test_it_initialises_for_the_sessions_end_user(hub, embed):
     response = initialise(embed, hub, initialise_body(hub))
     assert response.status_code == 200, response.json()
     assert response["Cache-Control"] == "no-store"
-    assert set(response.json()) == {"url", "authorisationId"}
+    assert set(response.json()) == {"url", "authorisationId", "browserSecret"}
     sent = query(response.json()["url"])
     assert sent["client_id"] == ["client-123"]
     assert sent["scope"] == ["read offline_access"]
@@ -284,7 +305,7 @@ def test_the_callback_makes_the_end_users_connection_and_reports_it(
     client, alice, hub, embed, token_endpoint, settings
 ):
     settings.PATCHBAY_PUBLIC_URL = "https://patchbay.example.com"
-    state, authorisation_id = started(embed, hub)
+    state, authorisation_id = started(embed, hub, browser=client)
     assert poll(embed, hub, authorisation_id).json() == {
         "status": "pending",
         "connectionId": None,
@@ -318,11 +339,11 @@ def test_the_callback_makes_the_end_users_connection_and_reports_it(
 def test_a_reconnect_keeps_the_connection_and_its_end_user(
     alice, client, hub, embed, token_endpoint
 ):
-    state, _ = started(embed, hub)
+    state, _ = started(embed, hub, browser=client)
     client.get(BROWSER, {"code": "c1", "state": state})
     connection = Connection.objects.get()
     Connection.objects.filter(pk=connection.pk).update(status="needs_reauth")
-    state, authorisation_id = started(embed, hub, connectionId=str(connection.pk))
+    state, authorisation_id = started(embed, hub, browser=client, connectionId=str(connection.pk))
     client.get(BROWSER, {"code": "c2", "state": state})
     assert Connection.objects.get() == connection
     connection.refresh_from_db()
@@ -333,7 +354,7 @@ def test_a_reconnect_keeps_the_connection_and_its_end_user(
 
 @pytest.mark.django_db
 def test_a_cancelled_consent_is_reported_as_failed(client, hub, embed, no_network):
-    state, authorisation_id = started(embed, hub)
+    state, authorisation_id = started(embed, hub, browser=client)
     page = client.get(BROWSER, {"error": "access_denied", "state": state})
     assert page.status_code == 400
     assert page.context["embed_result"]["status"] == "failed"
@@ -350,7 +371,7 @@ def test_a_cancelled_consent_is_reported_as_failed(client, hub, embed, no_networ
 @pytest.mark.django_db
 def test_a_failed_token_exchange_is_reported_as_failed(client, hub, embed, token_endpoint):
     token_endpoint.answer(500, "<html>oops</html>", "text/html")
-    state, authorisation_id = started(embed, hub)
+    state, authorisation_id = started(embed, hub, browser=client)
     page = client.get(BROWSER, {"code": "c", "state": state})
     assert page.status_code == 502
     assert page.context["embed_result"]["error"] == "token_exchange_failed"
@@ -360,7 +381,7 @@ def test_a_failed_token_exchange_is_reported_as_failed(client, hub, embed, token
 
 @pytest.mark.django_db
 def test_a_replayed_state_does_not_change_the_recorded_outcome(client, hub, embed, token_endpoint):
-    state, authorisation_id = started(embed, hub)
+    state, authorisation_id = started(embed, hub, browser=client)
     client.get(BROWSER, {"code": "c", "state": state})
     replay = client.get(BROWSER, {"code": "c", "state": state})
     assert replay.status_code == 400
@@ -457,10 +478,20 @@ def test_a_hub_flow_connects_the_end_user_through_the_real_provider(
     )
     assert started_.status_code == 200, started_.json()
     url, authorisation_id = started_.json()["url"], started_.json()["authorisationId"]
+    # The end user's browser: the start page binds it to the flow (a same-origin POST).
+    browser = requests.Session()
+    parts = urlsplit(settings.PATCHBAY_PUBLIC_URL)
+    bound = browser.post(
+        f"{live_server.url}/embed/flow/bind",
+        json={"authorisationId": authorisation_id, "secret": started_.json()["browserSecret"]},
+        headers={"Origin": f"{parts.scheme}://{parts.netloc}", "Sec-Fetch-Site": "same-origin"},
+        timeout=10,
+    )
+    assert bound.status_code == 204, bound.text
 
     location = provider.consent(url)
     assert location.startswith(f"{live_server.url}{BROWSER}?")
-    page = requests.get(location, timeout=10)
+    page = browser.get(location, timeout=10)
     assert page.status_code == 200, page.text[:500]
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "no-referrer"

@@ -298,16 +298,20 @@ def test_the_callback_page_has_no_script_outside_an_embed_flow():
 
 
 @pytest.fixture
-def embed_authorisation(hub, provider):
-    """An embed flow started through the embed API: ``(authorisation id, authorize url)``."""
+def embed_authorisation(hub, provider, browser):
+    """An embed flow started through the embed API and bound to ``browser`` as the start
+    page binds it: ``(authorisation id, authorize url)``."""
     from tests.embed.conftest import embed_client, initialise_body
+    from tests.embed.test_hub_initialise import bind
 
     client = embed_client(hub.mint())
     response = client.post(
         hub.url(f"connector/{hub.oauth2.pk}/oauth2/initialise"), initialise_body(hub), format="json"
     )
     assert response.status_code == 200, response.content
-    return response.json()["authorisationId"], response.json()["url"]
+    answer = response.json()
+    assert bind(browser, answer["authorisationId"], answer["browserSecret"]).status_code == 204
+    return answer["authorisationId"], answer["url"]
 
 
 @pytest.mark.django_db(transaction=True)

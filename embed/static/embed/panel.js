@@ -15,6 +15,10 @@
   var connections = [];
   var WATCH_MS = 500; // how often the panel looks whether the popup is still there
   var pending = null; // the OAuth flow in progress: {authorisationId, connector, started, timer, popup, watch}
+  // The flow being handed to its start page: {window, result} (the start page's window,
+  // once it says it is ready; initialise's answer, once it arrives).
+  var starting = null;
+  var START_URL = SELF + "/embed/flow/start";
   var openForm = null; // {element, opener}
 
   function $(id) {
@@ -86,6 +90,12 @@
       hostOrigin = event.origin;
       token = data.token;
       load();
+    } else if (data.type === "patchbay:flow-ready") {
+      // Patchbay's start page, in the window this panel opened for its flow: hand it the
+      // flow's one-time secret (never put in a URL), once, to that window only.
+      if (event.origin !== SELF || !event.source || !starting) return;
+      starting.window = event.source;
+      handOver();
     } else if (data.type === "patchbay:oauth-result") {
       // The callback page in our popup: Patchbay's own origin, about the flow we started.
       if (event.origin !== SELF || !pending) return;
@@ -429,19 +439,25 @@
       });
   }
 
+  // Both halves are there (the start page is ready, initialise answered): post the flow
+  // to that window at Patchbay's origin; its page binds this browser, then goes on.
+  function handOver() {
+    if (!starting || !starting.window || !starting.result) return;
+    var result = starting.result;
+    starting.window.postMessage(
+      { type: "patchbay:flow-start", authorisationId: result.authorisationId, secret: result.browserSecret, url: result.url },
+      SELF
+    );
+    starting = null;
+  }
+
   function startOAuth(connector, connection, button) {
     settle(pending);
-    // Open the window now, inside the click, or popup blockers refuse it; point it at the
-    // provider once Patchbay has made the authorisation URL.
-    var popup = window.open("about:blank", "patchbay_oauth", "popup=yes,width=520,height=720");
-    if (popup) {
-      try {
-        popup.document.title = "Connecting…";
-        popup.document.body.textContent = "Connecting to " + connector.name + "…";
-      } catch (ignored) {
-        /* a reused window at another origin: it is navigated below anyway */
-      }
-    }
+    // Open the window now, inside the click, or popup blockers refuse it: Patchbay's start
+    // page, same origin as this panel, which takes the flow's secret from this panel only
+    // and binds the flow to this browser before it goes on to the provider.
+    starting = { window: null, result: null };
+    var popup = window.open(START_URL, "patchbay_oauth", "popup=yes,width=520,height=720");
     var oauth2 = connector.oauth2 || {};
     var body = {
       authorizeUrl: oauth2.authorizeUrl,
@@ -458,13 +474,17 @@
       .then(function (result) {
         button.disabled = false;
         pending = { authorisationId: result.authorisationId, connector: connector, started: Date.now(), timer: null, popup: popup, watch: null };
+        if (starting) {
+          starting.result = result;
+          handOver();
+        }
         if (popup && !popup.closed) {
-          popup.location.href = result.url;
           announce("Finish connecting " + connector.name + " in the window that opened.");
           watchPopup(pending, connection, button);
         } else {
-          // Blocked: a link is a fresh click, which popup blockers let through.
-          var link = h("a", { href: result.url, target: "_blank", text: "Continue to " + connector.name });
+          // Blocked: a link is a fresh click, which popup blockers let through. A named
+          // target (not _blank) keeps this panel as the tab's opener, for the hand-over.
+          var link = h("a", { href: START_URL, target: "patchbay_oauth", text: "Continue to " + connector.name });
           var status = $("status");
           announce("Your browser blocked the window. ");
           status.appendChild(link);
@@ -474,6 +494,7 @@
       })
       .catch(function (error) {
         button.disabled = false;
+        starting = null;
         if (popup && !popup.closed) popup.close();
         apiFailed(error);
       });
