@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import bench.run as run  # noqa: E402
+from bench import load  # noqa: E402
 
 # Run in a side's own checkout (its bench/run.py): seed, build the scenarios, print them as
 # one JSON line, then stay alive until stdin closes.
@@ -57,19 +58,6 @@ for factory in run.SCENARIO_FACTORIES:
 print("SCENARIOS " + json.dumps(out), flush=True)
 sys.stdin.read()
 """
-
-
-def _cpu_seconds(master: int) -> float:
-    """User + system CPU of a gunicorn master's workers (Linux /proc), in seconds."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        if int(fields[1]) == master:  # ppid (field 4)
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Side:
@@ -178,9 +166,9 @@ def main() -> None:
                     req = side.requests[name]
                     key = (name, side.label)
                     result = results.setdefault(key, run.Result(name))
-                    before = _cpu_seconds(side.server.pid)
+                    before = load.worker_cpu_seconds(side.server.pid)
                     run.drive(side.port, lambda r=req: r, args.seconds, args.concurrency, result)
-                    cpu[key] = cpu.get(key, 0.0) + _cpu_seconds(side.server.pid) - before
+                    cpu[key] = cpu.get(key, 0.0) + load.worker_cpu_seconds(side.server.pid) - before
     finally:
         for side in sides:
             side.stop()

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import bench.run as run  # noqa: E402
+from bench import load  # noqa: E402
 
 run.DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_rows_ab")
 
@@ -39,19 +40,6 @@ def _gunicorn(port: int, env: dict[str, str], config: str | None) -> subprocess.
     if config:
         command += ["--config", config]
     return subprocess.Popen(command, cwd=ROOT, env=env)
-
-
-def _cpu_seconds(master: int) -> float:
-    """User + system CPU of a gunicorn master's workers (Linux /proc), in seconds."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        if int(fields[1]) == master:  # ppid (field 4)
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -93,7 +81,7 @@ def main() -> None:
                 # Alternate which server goes first, so neither always has the warmer cache.
                 order = list(servers) if i % 2 == 0 else list(reversed(servers))
                 for server in order:
-                    before = _cpu_seconds(servers[server].pid)
+                    before = load.worker_cpu_seconds(servers[server].pid)
                     run.drive(
                         ports[server],
                         make,
@@ -101,7 +89,7 @@ def main() -> None:
                         args.concurrency,
                         results[endpoint, server],
                     )
-                    cpu[endpoint, server] += _cpu_seconds(servers[server].pid) - before
+                    cpu[endpoint, server] += load.worker_cpu_seconds(servers[server].pid) - before
     finally:
         for proc in servers.values():
             proc.send_signal(signal.SIGTERM)

@@ -21,33 +21,31 @@ from __future__ import annotations
 
 import argparse
 import base64
-import http.client
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load import (  # noqa: E402
+    Request,
+    Result,
+    _free_port,
+    drive,
+    round_ratios,
+    wait_for,
+)
+
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 # BENCH_DB_NAME: a database of its own, so that benches can run beside each other.
 DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_bench")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bench_env(port: int) -> dict[str, str]:
@@ -77,78 +75,6 @@ def recreate_database() -> None:
     with psycopg.connect(SERVER_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Result:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    elapsed: float = 0.0
-    # Requests/second of each round, to pair with the no-op's in the same round.
-    per_round: list[float] = field(default_factory=list)
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
-
-    def pct(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
-
-
-def drive(
-    port: int, make_request: Callable[[], Request], seconds: float, concurrency: int, result: Result
-) -> None:
-    """``concurrency`` keep-alive clients send requests for ``seconds``."""
-    stop = time.monotonic() + seconds
-    lock = threading.Lock()
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        local: list[float] = []
-        errors = 0
-        while time.monotonic() < stop:
-            req = make_request()
-            started = time.perf_counter()
-            try:
-                conn.request(req.method, req.path, body=req.body, headers=req.headers)
-                response = conn.getresponse()
-                response.read()
-                ok = response.status < 400
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                ok = False
-            if ok:
-                local.append(time.perf_counter() - started)
-            else:
-                errors += 1
-        conn.close()
-        with lock:
-            result.latencies.extend(local)
-            result.errors += errors
-
-    before = len(result.latencies)
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    took = time.monotonic() - started
-    result.elapsed += took
-    result.per_round.append((len(result.latencies) - before) / took)
 
 
 Scenario = tuple[str, Callable[[], Request]]
@@ -280,26 +206,6 @@ def core_scenarios(ctx: dict[str, Any]) -> list[Scenario]:
             ),
         ),
     ]
-
-
-def round_ratios(mine: list[float], baseline: list[float]) -> list[float]:
-    """Each run's req/s over that of the no-op run paired with it."""
-    return [m / b for m, b in zip(mine, baseline, strict=True) if b]
-
-
-def wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("gunicorn exited early; see its output above.")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not become healthy in 60 s.")
 
 
 def main() -> None:

@@ -174,6 +174,20 @@ def org_connection(hub: Any, connection_id: str) -> dict[str, Any]:
     return dict(response.json())
 
 
+def open_oauth_popup(page: Any, panel: Any, hub: Any) -> Any:
+    """Click the panel's Connect button of ``hub``'s oauth2 connector: the popup."""
+    with page.expect_popup() as opened:
+        panel.locator(f"#connector-{hub.oauth2.pk}").get_by_role("button", name="Connect").click()
+    return opened.value
+
+
+def sign_in(window: Any, provider: Any) -> None:
+    """Sign in at the demo provider's page in ``window``."""
+    window.get_by_label("Username").fill(provider.username)
+    window.get_by_label("Password").fill(provider.password)
+    window.get_by_role("button", name="Sign in").click()
+
+
 # --- OAuth 2.0 in a popup --------------------------------------------------------------------
 
 
@@ -197,9 +211,7 @@ def test_it_connects_through_the_real_provider_in_a_popup(
     # The popup opens on Patchbay's start page, which binds this browser, then goes on.
     assert popup.url == f"{patchbay}/embed/flow/start" or popup.url.startswith(provider.base_url)
     # The provider's own pages, in the popup: sign in, then consent.
-    popup.get_by_label("Username").fill(provider.username)
-    popup.get_by_label("Password").fill(provider.password)
-    popup.get_by_role("button", name="Sign in").click()
+    sign_in(popup, provider)
     with popup.expect_event("close", timeout=TIMEOUT_MS):  # severed opener or not
         popup.get_by_role("button", name="Authorize").click()
 
@@ -273,9 +285,7 @@ def test_a_blocked_popup_falls_back_to_a_link_that_still_connects(
     assert tab.url.startswith(f"{provider.base_url}/demo/provider/")
     pending.refresh_from_db()
     assert pending.browser_binding_hash != ""
-    tab.get_by_label("Username").fill(provider.username)
-    tab.get_by_label("Password").fill(provider.password)
-    tab.get_by_role("button", name="Sign in").click()
+    sign_in(tab, provider)
     # The callback page closes the flow's tab too (it has no opener to tell).
     with tab.expect_event("close", timeout=TIMEOUT_MS):
         tab.get_by_role("button", name="Authorize").click()
@@ -354,9 +364,7 @@ def test_a_popup_closed_before_finishing_is_noticed_and_the_flow_can_start_again
     with page.expect_popup() as reopened:
         again.click()
     second = reopened.value
-    second.get_by_label("Username").fill(provider.username)
-    second.get_by_label("Password").fill(provider.password)
-    second.get_by_role("button", name="Sign in").click()
+    sign_in(second, provider)
     with second.expect_event("close", timeout=TIMEOUT_MS):
         second.get_by_role("button", name="Authorize").click()
     connected = wait_for_event(page, "patchbay:connected")
@@ -379,11 +387,7 @@ def test_a_provider_url_finished_in_another_browser_is_refused(
     )
     page.goto(f"{site.origin}/")
     panel = page.frame_locator("iframe")
-    with page.expect_popup() as opened:
-        panel.locator(f"#connector-{framed_hub.oauth2.pk}").get_by_role(
-            "button", name="Connect"
-        ).click()
-    popup = opened.value
+    popup = open_oauth_popup(page, panel, framed_hub)
     popup.get_by_label("Username").wait_for()  # the start page handed over: at the provider
     assert popup.url.startswith(f"{provider.base_url}/demo/provider/")
     (handed_over,) = authorize_urls
@@ -392,9 +396,7 @@ def test_a_provider_url_finished_in_another_browser_is_refused(
     try:
         victim = other.new_page()
         victim.goto(handed_over)
-        victim.get_by_label("Username").fill(provider.username)
-        victim.get_by_label("Password").fill(provider.password)
-        victim.get_by_role("button", name="Sign in").click()
+        sign_in(victim, provider)
         victim.get_by_role("button", name="Authorize").click()
         victim.wait_for_url(f"{patchbay}/connections/oauth2/callback?**")
         assert "started in another browser" in victim.locator("body").inner_text()
@@ -461,14 +463,8 @@ def test_a_cancelled_consent_is_reported_to_the_host(page, site, patchbay, provi
     site.pages["/"] = host_page(patchbay, framed_hub.id, token)
     page.goto(f"{site.origin}/")
     panel = page.frame_locator("iframe")
-    with page.expect_popup() as opened:
-        panel.locator(f"#connector-{framed_hub.oauth2.pk}").get_by_role(
-            "button", name="Connect"
-        ).click()
-    popup = opened.value
-    popup.get_by_label("Username").fill(provider.username)
-    popup.get_by_label("Password").fill(provider.password)
-    popup.get_by_role("button", name="Sign in").click()
+    popup = open_oauth_popup(page, panel, framed_hub)
+    sign_in(popup, provider)
     popup.get_by_role("button", name="Cancel").click()
 
     error = wait_for_event(page, "patchbay:error")
