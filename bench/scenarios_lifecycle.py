@@ -220,7 +220,7 @@ def refresh_stampede(ctx: dict[str, Any]) -> None:
 def worker_throughput(ctx: dict[str, Any]) -> None:
     from django.db import connection as db_connection
 
-    from connections.oauth.refresh import token_refresh_due
+    from connections.oauth.refresh_due import token_refresh_due
     from organisations.models import Organisation
 
     organisation = Organisation.objects.get(pk=ctx["organisation_id"])

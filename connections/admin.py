@@ -24,8 +24,8 @@ from connections.models import (
     ConnectionCredential,
     ConnectionStatus,
 )
+from connections.oauth.access import token_link
 from connections.oauth.refresh import token_refresh
-from connections.oauth.tokens import token_link
 from core.errors import PatchbayError
 
 

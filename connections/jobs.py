@@ -31,7 +31,7 @@ from connections.models import (
     ConnectionCredential,
     ConnectionStatus,
 )
-from connections.oauth.refresh import token_refresh_due
+from connections.oauth.refresh_due import token_refresh_due
 from core.db import lock_next
 from core.time import iso
 from credentials.models import Credential

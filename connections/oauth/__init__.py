@@ -20,6 +20,7 @@ all call these functions. They take and return dataclasses and raise
 
 from __future__ import annotations
 
+from connections.oauth.access import AccessToken
 from connections.oauth.browser import (
     BrowserBinding,
     authorisation_browser_bind,
@@ -44,14 +45,9 @@ from connections.oauth.refresh import (
     TokenRefreshFailed,
     access_token_get,
     token_refresh,
-    token_refresh_due,
 )
-from connections.oauth.tokens import (
-    AccessToken,
-    TokenExchangeFailed,
-    TokenSet,
-    token_exchange,
-)
+from connections.oauth.refresh_due import token_refresh_due
+from connections.oauth.tokens import TokenExchangeFailed, TokenSet, token_exchange
 
 __all__ = [
     "AccessToken",

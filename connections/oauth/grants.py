@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 
 from connections.models import Connection, ConnectionCredential
 from connections.naming import free_name
-from connections.oauth.refresh import NON_INTERACTIVE_GRANTS, grant_fetch
+from connections.oauth.renewal import NON_INTERACTIVE_GRANTS, grant_fetch
 from connections.oauth.tokens import TokenExchangeFailed, TokenRequestError
 from connectors.models import AuthSchemeConfig, Connector
 from connectors.oauth2 import OAuth2Config

@@ -45,32 +45,26 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from connections.models import Connection, ConnectionCredential, ConnectionStatus
-from connections.oauth import params as p
-from connections.oauth.mtls import mtls_certificate
-from connections.oauth.tokens import (
-    AccessToken,
-    TokenClient,
-    TokenRequestError,
-    TokenSet,
-    token_link,
-    token_request,
+from connections.oauth.access import AccessToken, token_link
+from connections.oauth.renewal import (
+    config_of,
+    merged_token_data,
+    renew,
+    token_source,
 )
-from connectors.models import AuthSchemeConfig
+from connections.oauth.tokens import TokenRequestError, TokenSet
 from connectors.oauth2 import OAuth2Config
-from core.db import lock_next
 from core.errors import PatchbayError
-from core.text import parse_uuid
-from credentials.models import Credential, CredentialType
+from credentials.models import Credential
 from webhooks.services import event_emit
 
 logger = logging.getLogger("patchbay.tokens")
 
 DEFAULT_COOLDOWN_SECONDS = 30
-NON_INTERACTIVE_GRANTS = ("clientCredentials", "password")
 
 
 def cooldown() -> timedelta:
@@ -116,10 +110,6 @@ class ReauthorisationRequired(PatchbayError):
 # --- When ---------------------------------------------------------------------------
 
 
-def config_of(link: ConnectionCredential) -> OAuth2Config:
-    return OAuth2Config.from_settings(link.auth_scheme_config.settings)
-
-
 def refresh_due(token: AccessToken, config: OAuth2Config, *, now: datetime | None = None) -> bool:
     """True when the token expires within the config's margin. No expiry: never due."""
     if token.expires_at is None:
@@ -134,128 +124,6 @@ def _retry_after(credential: Credential, now: datetime) -> int | None:
         return None
     left = (credential.refresh_failed_at + cooldown() - now).total_seconds()
     return max(1, math.ceil(left)) if left > 0 else None
-
-
-# --- How ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TokenSource:
-    """Everything renewing one token credential needs. ``repr`` hides nothing secret:
-    the credentials hold their data encrypted until read."""
-
-    config: OAuth2Config
-    client: Credential | None
-    password: Credential | None
-
-
-def client_credential_for(link: ConnectionCredential, config: OAuth2Config) -> Credential | None:
-    """The oauth2-client credential the token was issued to: the link's, else the grant's.
-
-    Only a credential of the connection's own organisation is ever used.
-    """
-    organisation_id = link.credential.organisation_id
-    if (
-        link.client_credential is not None
-        and link.client_credential.organisation_id == organisation_id
-    ):
-        return link.client_credential
-    grant = config.grants.get(config.grant_type) or config.grants.get("authorizationCode")
-    credential_pk = parse_uuid(grant.credential_id) if grant is not None else None
-    if credential_pk is None:  # none, or a malformed id in stored settings
-        return None
-    return Credential.objects.filter(
-        organisation_id=organisation_id, pk=credential_pk, type=CredentialType.OAUTH2_CLIENT
-    ).first()
-
-
-def token_source(link: ConnectionCredential) -> TokenSource:
-    config = config_of(link)
-    password = None
-    if config.grant_type == "password":
-        password_link = (
-            ConnectionCredential.objects.filter(
-                connection_id=link.connection_id,
-                credential__type=CredentialType.OAUTH2_PASSWORD,
-                credential__organisation_id=link.credential.organisation_id,
-            )
-            .select_related("credential")
-            .order_by("position", "id")
-            .first()
-        )
-        password = password_link.credential if password_link is not None else None
-    return TokenSource(config=config, client=client_credential_for(link, config), password=password)
-
-
-def token_client(config: OAuth2Config, client: Credential) -> TokenClient:
-    """How to authenticate as ``client`` at the config's token endpoint (over mTLS with the
-    config's certificate credential when ``mtlsEnabled``; TokenRequestError without it)."""
-    data = client.data if isinstance(client.data, dict) else {}
-    secret = data.get("clientSecret")
-    token_url = config.token_url or data.get("tokenUrl") or ""
-    return TokenClient(
-        token_url=token_url if isinstance(token_url, str) else "",
-        client_id=str(data.get("clientId") or ""),
-        client_secret=secret if isinstance(secret, str) else "",
-        token_auth_method=config.token_auth_method,
-        additional_params=p.parse_query(
-            config.additional_token_params, "authSchemeConfig.additionalTokenParams"
-        ),
-        scope_separator=config.scope_separator,
-        client_certificate=mtls_certificate(config, client.organisation_id),
-    )
-
-
-def grant_fetch(
-    config: OAuth2Config, client: Credential, password: Credential | None, scopes: list[str]
-) -> TokenSet:
-    """Fetch a token with the config's client-credentials or password grant (no browser)."""
-    grant: dict[str, str]
-    if config.grant_type == "clientCredentials":
-        grant = {"grant_type": "client_credentials"}
-    elif config.grant_type == "password":
-        data = password.data if password is not None and isinstance(password.data, dict) else {}
-        username, secret = data.get("username"), data.get("password")
-        if not isinstance(username, str) or not isinstance(secret, str):
-            raise TokenRequestError("no_password_credential", "invalid_grant")
-        grant = {"grant_type": "password", "username": username, "password": secret}
-    else:  # pragma: no cover - callers check the grant type
-        raise TokenRequestError("unsupported_grant")
-    if scopes:
-        grant["scope"] = config.scope_separator.join(scopes)
-    return token_request(token_client(config, client), grant, requested_scopes=scopes)
-
-
-def _renew(source: TokenSource, data: dict[str, Any]) -> TokenSet:
-    """New tokens for a credential's ``data``: the refresh token first; for client-credentials
-    and password grants, a fresh fetch when there is none or it was refused."""
-    config = source.config
-    if source.client is None:
-        raise TokenRequestError("no_client_credential", "invalid_client")
-    scopes = [s for s in data.get("scopes") or [] if isinstance(s, str)]
-    refresh = data.get("refreshToken")
-    non_interactive = config.grant_type in NON_INTERACTIVE_GRANTS
-    if isinstance(refresh, str) and refresh:
-        try:
-            return token_request(
-                token_client(config, source.client),
-                {"grant_type": "refresh_token", "refresh_token": refresh},
-                requested_scopes=scopes,
-            )
-        except TokenRequestError as exc:
-            if not (exc.refused and non_interactive):
-                raise
-    if non_interactive:
-        return grant_fetch(config, source.client, source.password, scopes or config.default_scopes)
-    raise TokenRequestError("no_refresh_token", "invalid_grant")
-
-
-def merged_token_data(old: dict[str, Any], tokens: TokenSet) -> dict[str, Any]:
-    """The credential data after a refresh: a missing refresh token keeps the old one."""
-    data = tokens.as_credential_data()
-    if not tokens.refresh_token and old.get("refreshToken"):
-        data["refreshToken"] = old["refreshToken"]
-    return data
 
 
 # --- The refresh ----------------------------------------------------------------------------
@@ -368,7 +236,7 @@ def _refresh_precheck(
 def _renewal(link: ConnectionCredential, data: dict[str, Any]) -> TokenSet | TokenRequestError:
     """The provider's answer to a renewal: new tokens, or why there are none."""
     try:
-        return _renew(token_source(link), data)
+        return renew(token_source(link), data)
     except TokenRequestError as exc:
         return exc
 
@@ -408,7 +276,7 @@ def _refresh_record(
     return AccessToken.from_credential(row)
 
 
-def _refresh_locked(
+def refresh_locked(
     locked: Credential,
     link: ConnectionCredential,
     *,
@@ -503,7 +371,7 @@ def token_refresh(
     if db_connection.features.has_select_for_update:
         with transaction.atomic():
             locked = _credential_row(link.credential_id, lock=True)
-            outcome = _refresh_locked(locked, link, force=force, seen=seen, now=now)
+            outcome = refresh_locked(locked, link, force=force, seen=seen, now=now)
     else:
         with _process_lock(link.credential_id):
             outcome = _refresh_serialised(link, force=force, seen=seen, now=now)
@@ -525,117 +393,3 @@ def access_token_get(connection: Connection, *, force_refresh: bool = False) -> 
         return current
     link.connection = connection
     return token_refresh(link=link, force=force_refresh, seen=current.access_token)
-
-
-# --- The worker's job ----------------------------------------------------------------------
-
-
-def _max_margin() -> int:
-    margins = [
-        OAuth2Config.from_settings(settings_).refresh_margin_seconds
-        for settings_ in AuthSchemeConfig.objects.filter(type="oauth2").values_list(
-            "settings", flat=True
-        )
-    ]
-    return max([0, *margins])
-
-
-def refresh_candidates(*, now: datetime, horizon: timedelta) -> QuerySet[Credential]:
-    """Token credentials expiring before ``now + horizon``, of an active connection, not
-    cooling down after a failure. Read from plaintext columns only: nothing is decrypted."""
-    active_link = ConnectionCredential.objects.filter(
-        credential=OuterRef("pk"), connection__status=ConnectionStatus.ACTIVE
-    )
-    return (
-        Credential.objects.filter(
-            type=CredentialType.OAUTH2_TOKEN,
-            token_expires_at__isnull=False,
-            token_expires_at__lte=now + horizon,
-        )
-        .filter(Q(refresh_failed_at__isnull=True) | Q(refresh_failed_at__lte=now - cooldown()))
-        .filter(Exists(active_link))
-        .order_by("token_expires_at", "pk")
-    )
-
-
-@dataclass
-class RefreshRun:
-    refreshed: int = 0
-    failed: int = 0
-    needs_reauth: int = 0
-    skipped: int = 0
-
-    @property
-    def processed(self) -> int:
-        return self.refreshed + self.failed + self.needs_reauth
-
-
-def token_refresh_due(*, limit: int = 100, now: datetime | None = None) -> RefreshRun:
-    """Refresh up to ``limit`` tokens that are due, one row lock and transaction each.
-
-    Safe with any number of workers: each takes the next due credential nobody holds
-    (``SKIP LOCKED``), re-checks it under the lock, refreshes it and commits. A failed
-    refresh goes into cooldown (and stays due after it); a refused one takes the
-    connection out of the active set. So no token is refreshed twice for one expiry and
-    none is lost.
-    """
-    run = RefreshRun()
-    horizon = timedelta(seconds=_max_margin())
-    passed: list[Any] = []  # examined this run and not due for their own config
-    while run.processed + run.skipped < limit:
-        moment = now or timezone.now()
-        current: Any = None
-        try:
-            with transaction.atomic():
-                candidates = refresh_candidates(now=moment, horizon=horizon).exclude(pk__in=passed)
-                locked = lock_next(candidates)
-                if locked is None:
-                    break
-                current = locked.pk
-                outcome, before = _refresh_due_one(locked, moment)
-        except Exception as exc:
-            if current is None:
-                raise  # not about one credential (the database itself): let the worker see it
-            # One credential the job cannot handle (e.g. its ciphertext no longer decrypts)
-            # must not stop every refresh due after it: skip it for this run, say which.
-            # The exception's text is not logged: only its kind.
-            logger.error("refresh of credential %s failed: %s", current, type(exc).__name__)
-            passed.append(current)
-            run.failed += 1
-            continue
-        if outcome is None:
-            passed.append(current)
-            run.skipped += 1
-        elif isinstance(outcome, ReauthorisationRequired):
-            run.needs_reauth += 1
-        elif isinstance(outcome, PatchbayError):
-            run.failed += 1
-        elif outcome.access_token != before:
-            run.refreshed += 1
-        else:
-            passed.append(current)
-            run.skipped += 1
-    return run
-
-
-def _refresh_due_one(
-    locked: Credential, moment: datetime
-) -> tuple[AccessToken | PatchbayError | None, str | None]:
-    """Refresh one locked due credential: (outcome, the access token before), or
-    (None, None) when there is nothing to refresh after all."""
-    link = (
-        ConnectionCredential.objects.filter(
-            credential=locked, connection__status=ConnectionStatus.ACTIVE
-        )
-        .select_related("connection", "auth_scheme_config", "client_credential")
-        .order_by("position", "id")
-        .first()
-    )
-    if link is None:  # pragma: no cover - the candidate query requires one
-        return None, None
-    link.credential = locked
-    try:
-        before = AccessToken.from_credential(locked).access_token
-    except PatchbayError:
-        return None, None
-    return _refresh_locked(locked, link, force=False, seen=None, now=moment), before

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from connections.models import Connection, ConnectionCredential
 from connections.oauth.client_auth import client_authentication
-from connections.oauth.refresh import client_credential_for, config_of, token_client
+from connections.oauth.renewal import client_credential_for, config_of, token_client
 from connections.oauth.tokens import TokenRequestError, provider_error_code
 from core.client_tls import ClientCertificate
 from core.errors import PatchbayError

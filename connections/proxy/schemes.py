@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connections.models import Connection, ConnectionCredential
+from connections.oauth.access import AccessToken
 from connections.oauth.refresh import config_of, refresh_due, token_refresh
-from connections.oauth.tokens import AccessToken
 from connections.proxy.outgoing import Outgoing
 from connections.proxy.signing import sign
 from connectors.models import AuthSchemeType

@@ -141,7 +141,7 @@ def test_it_fetches_a_client_credentials_token_again_when_it_expires(alice, prov
 
 
 def test_the_worker_fetches_client_credentials_tokens_again(alice, provider, wire):
-    from connections.oauth.refresh import token_refresh_due
+    from connections.oauth.refresh_due import token_refresh_due
 
     connector, *_ = grant_connector(alice, provider, "clientCredentials")
     connection = Connection.objects.get(pk=create(alice, connector).json()["id"])

@@ -29,7 +29,7 @@ from connections.models import (
     ConnectionCredential,
     ConnectionStatus,
 )
-from connections.oauth.refresh import token_refresh_due
+from connections.oauth.refresh_due import token_refresh_due
 from credentials.models import Credential
 from tests.connections import factories as f
 from tests.lifecycle.conftest import age, events, token_of
