@@ -88,7 +88,15 @@ class ConnectionForm(forms.ModelForm[Connection]):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin[Connection]):
     form = ConnectionForm
-    list_display = ("name", "organisation", "connector", "status", "created_at", "updated_at")
+    list_display = (
+        "name",
+        "organisation",
+        "connector",
+        "status",
+        "last_verification",
+        "created_at",
+        "updated_at",
+    )
     list_filter = ("status", "organisation")
     list_select_related = ("organisation", "connector")
     search_fields = (
@@ -107,6 +115,7 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
         "base_url",
         "connection_template_id",
         "status",
+        "last_verification",
         "created_at",
         "updated_at",
     )
@@ -114,10 +123,18 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
     actions = ("mark_for_reauthorisation", "refresh_token_now")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Connection | None = None) -> Any:
-        readonly = ("id", "created_at", "updated_at")
+        readonly = ("id", "last_verification", "created_at", "updated_at")
         # A connection's credentials belong to its organisation and its configs to
         # its connector: neither can move once it exists.
         return readonly if obj is None else (*readonly, "organisation", "connector")
+
+    @admin.display(description="last verification", ordering="verified_at")
+    def last_verification(self, obj: Connection) -> str:
+        """SPEC §9.2: the outcome and the upstream's status, never its body."""
+        if obj.verified_at is None:
+            return "never"
+        outcome = "valid" if obj.verification_valid else "refused"
+        return f"{outcome}: HTTP {obj.verification_status}, {obj.verified_at:%Y-%m-%d %H:%M:%S} UTC"
 
     @admin.action(description="Mark for re-authorisation", permissions=["change"])
     def mark_for_reauthorisation(

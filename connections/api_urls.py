@@ -12,6 +12,7 @@ connection_detail = ConnectionViewSet.as_view(
     {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 )
 connection_access_token = ConnectionViewSet.as_view({"get": "access_token"})
+connection_verify = ConnectionViewSet.as_view({"post": "verify"})
 
 urlpatterns = [
     path(
@@ -40,5 +41,10 @@ urlpatterns = [
         "o/<str:organisation_id>/connections/<str:connection_id>/proxy/<path:path>",
         ProxyView.as_view(),
         name="connection-proxy",
+    ),
+    path(
+        "o/<str:organisation_id>/connections/<str:connection_id>/verify",
+        connection_verify,
+        name="connection-verify",
     ),
 ]

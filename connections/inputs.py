@@ -55,6 +55,23 @@ class ConnectionWrite(Input):
     credentials = ObjectList(CredentialRef(), check_first=100, required=False)
 
 
+class ConnectionCreate(ConnectionWrite):
+    """A new connection; with `verify: true` its credentials are checked first with the
+    config's `verification` request (SPEC §9.2) and nothing is stored when they fail."""
+
+    verify = Bool(
+        required=False,
+        default=False,
+        help_text="Check the credentials before storing: 400 `credential_invalid` when refused.",
+    )
+
+
+class VerifyRequest(Input):
+    """No fields: send no body, or `{}`."""
+
+    unknown_message = "verify takes no fields."
+
+
 def force_refresh(values: list[str]) -> bool:
     """``?forceRefresh``: absent, ``true`` or ``false`` (once); anything else is a 400."""
     if not values:

@@ -39,6 +39,11 @@ class Connection(models.Model):
         on_delete=models.CASCADE,
         related_name="connections",
     )
+    # The last verification (SPEC §9.2): when, the upstream's status, and whether that
+    # status was one the config expects. Null: never verified.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    verification_valid = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

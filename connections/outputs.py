@@ -72,6 +72,14 @@ class AccessToken(Output):
     scopes = serializers.ListField(child=serializers.CharField())
 
 
+class VerificationOutcome(Output):
+    """The outcome of a verification (SPEC §9.2)."""
+
+    valid = serializers.BooleanField(help_text="The status is one the config expects.")
+    status = serializers.IntegerField(help_text="The upstream's HTTP status.")
+    checkedAt = Timestamp(source="checked_at")
+
+
 class InitialiseResponse(Output):
     # Plain: the authorize URL with its query may be longer than a URL Patchbay accepts.
     url = serializers.URLField(help_text="Send the person's browser here.")

@@ -11,6 +11,7 @@ from connections.events import connection_event
 from connections.models import Connection, ConnectionCredential
 from connections.oauth.grants import PasswordGrantToken, password_grant_token
 from connections.oauth.revoke import connection_deletion_prepare
+from connections.verification import credential_invalid, links_verify
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.selectors import connector_lock
 from core.errors import FieldError, PatchbayError, not_found
@@ -183,10 +184,13 @@ def connection_create(
     base_url: str = "",
     connection_template_id: str = "",
     credentials: list[CredentialRef] | None = None,
+    verify: bool = False,
 ) -> Connection:
     """Create a connection of one of the organisation's connectors.
 
     Another organisation's connector, config or credential is a 404; a taken name a 409.
+    With ``verify``, the credentials are checked first (SPEC §9.2): refused → 400
+    ``credential_invalid``, nothing stored; accepted → their ``errors`` become ``[]``.
     """
     connector_pk = parse_uuid(connector_id)
     connector = (
@@ -198,6 +202,17 @@ def connection_create(
         raise not_found("connector")
     # Refusals (404, 400) and any token fetch come before the transaction...
     links = _resolve_links(organisation=organisation, connector=connector, refs=credentials or [])
+    checked = None
+    if verify:
+        if Connection.objects.filter(
+            organisation=organisation, connector=connector, name=name
+        ).exists():
+            raise _conflict(name)  # before the upstream is called
+        checked = links_verify(
+            connector=connector, base_url=base_url or connector.base_url, links=links
+        )
+        if not checked.valid:
+            raise credential_invalid(checked)
     fetched = _password_grant_tokens(organisation, links)
     try:
         with transaction.atomic():
@@ -213,8 +228,15 @@ def connection_create(
                 name=name,
                 base_url=base_url,
                 connection_template_id=connection_template_id,
+                verified_at=checked.checked_at if checked else None,
+                verification_status=checked.status if checked else None,
+                verification_valid=checked.valid if checked else None,
             )
             _replace_links(connection, *_store_tokens(organisation, connector, links, fetched))
+            if checked is not None:
+                Credential.objects.filter(pk__in=[c.pk for _config, c in links]).update(
+                    errors=[], updated_at=checked.checked_at
+                )
             connection_event(connection=connection, type="connection.created")
     except IntegrityError as exc:
         raise _conflict(name) from exc

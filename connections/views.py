@@ -15,6 +15,7 @@ from connections import inputs, oauth, outputs
 from connections.models import Connection
 from connections.selectors import connection_get, connection_list
 from connections.services import connection_create, connection_delete, connection_update
+from connections.verification import connection_verify
 from core.openapi import LIST, READ, WRITE, responses
 from credentials import outputs as credential_outputs
 from organisations.authentication import ApiKeyPrincipal
@@ -161,8 +162,24 @@ _CONNECTION_WRITE = {
     ),
     create=extend_schema(
         operation_id="connections_create",
-        request=inputs.ConnectionWrite,
-        responses=responses({201: outputs.Connection}, *WRITE, 409, text=_CONNECTION_WRITE),
+        request=inputs.ConnectionCreate,
+        responses=responses(
+            {201: outputs.Connection},
+            *WRITE,
+            409,
+            502,
+            504,
+            token=(502,),
+            text={
+                **_CONNECTION_WRITE,
+                400: _CONNECTION_WRITE[400] + " With `verify: true`: `credential_invalid` "
+                "(the API refused the credentials; nothing stored).",
+                409: _CONNECTION_WRITE[409] + " With `verify: true`: "
+                "`verification_not_configured`, `reauthorisation_required`.",
+                502: "With `verify: true`: `upstream_unreachable`, `token_refresh_failed`.",
+                504: "With `verify: true`: `upstream_timeout`.",
+            },
+        ),
     ),
     retrieve=extend_schema(
         operation_id="connections_retrieve",
@@ -189,7 +206,7 @@ class ConnectionViewSet(OrganisationScopedViewSet):
 
     def create(self, request: Request, organisation_id: str) -> Response:
         organisation = self.organisation  # 404 for other organisations before reading the body
-        body = inputs.ConnectionWrite.parse(request.data)
+        body = inputs.ConnectionCreate.parse(request.data)
         connection = connection_create(organisation=organisation, **body)
         return Response(
             outputs.Connection.render(self._reread(connection)), status=status.HTTP_201_CREATED
@@ -247,6 +264,38 @@ class ConnectionViewSet(OrganisationScopedViewSet):
                 headers={"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"},
             )
         return Response(outputs.AccessToken.render(token), headers={"Cache-Control": "no-store"})
+
+    @extend_schema(
+        operation_id="connections_verify",
+        request=None,  # no body (an empty object is accepted too)
+        responses=responses(
+            {200: outputs.VerificationOutcome},
+            401,
+            404,
+            409,
+            502,
+            504,
+            token=(409, 502),
+            text={
+                409: "`verification_not_configured`: no auth scheme config of the connection "
+                "has `verification`; `reauthorisation_required`: the connection is "
+                "`needs_reauth`.",
+                502: "`upstream_unreachable` or `token_refresh_failed`.",
+                504: "`upstream_timeout`.",
+            },
+        ),
+    )
+    def verify(self, request: Request, organisation_id: str, connection_id: str) -> Response:
+        """``POST .../connections/{id}/verify`` → ``{valid, status, checkedAt}``: the config's
+        verification request sent with the connection's credentials (SPEC §9.2); their
+        ``errors`` become ``[]`` or name the status."""
+        connection = self._connection()  # 404 for other organisations before the body
+        if request.body:
+            inputs.VerifyRequest.parse(request.data)
+        result = connection_verify(connection=connection)
+        return Response(
+            outputs.VerificationOutcome.render(result), headers={"Cache-Control": "no-store"}
+        )
 
     def _connection(self) -> Connection:
         return connection_get(

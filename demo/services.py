@@ -275,12 +275,18 @@ def _connector(
         AuthSchemeType.OAUTH2,
         "The demo OAuth 2.0 provider served by this process.",
         oauth2_settings,
+        # POST .../connections/{id}/verify asks the provider whom the token belongs to.
+        verification={"method": "GET", "path": "/me", "expectedStatus": [200]},
     )
     return connector, config
 
 
 def _config(
-    connector: Connector, type: str, description: str, settings_: dict[str, Any]
+    connector: Connector,
+    type: str,
+    description: str,
+    settings_: dict[str, Any],
+    verification: dict[str, Any] | None = None,
 ) -> AuthSchemeConfig:
     """The connector's one auth scheme config, whose id is its type (``oauth2``, ``api-key``)."""
     config, _ = AuthSchemeConfig.objects.update_or_create(
@@ -291,6 +297,7 @@ def _config(
             "type": type,
             "description": description,
             "settings": settings_,
+            "verification": verification,
         },
     )
     return config

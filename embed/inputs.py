@@ -20,7 +20,7 @@ from rest_framework.fields import SkipField
 from core.outbound import is_loopback_host
 from core.text import has_control_characters
 from core.validation import url_problem
-from core.wire import Input, Text, Url, Uuid, WireField
+from core.wire import Bool, Input, Text, Url, Uuid, WireField
 from embed.models import DEFAULT_ACCENT_COLOR
 
 MAX_ORIGINS = 20
@@ -269,6 +269,10 @@ class SessionRequest(_Quirks):
 # --- The embed API ------------------------------------------------------------------------
 
 _BASIC = "Required: {username, password}."
+_VERIFY = (
+    "Check the secret with the connector's `verification` request first (SPEC §9.2): "
+    "refused → 400 `credential_invalid`, nothing stored."
+)
 
 
 class EmbedBasicAuth(_Quirks):
@@ -289,6 +293,7 @@ class EmbedConnectionCreate(Input):
     name = Text(max_length=200, required=False)
     apiKey = _FormSecret(required=False, source="api_key", help_text="Secret.")
     basicAuth = EmbedBasicAuth(required=False, source="basic_auth", not_object=_BASIC)
+    verify = Bool(required=False, default=False, help_text=_VERIFY)
 
 
 class EmbedConnectionUpdate(Input):
@@ -296,6 +301,7 @@ class EmbedConnectionUpdate(Input):
 
     apiKey = _FormSecret(required=False, source="api_key", help_text="Secret.")
     basicAuth = EmbedBasicAuth(required=False, source="basic_auth", not_object=_BASIC)
+    verify = Bool(required=False, default=False, help_text=_VERIFY)
 
 
 class FlowBind(Input):

@@ -182,6 +182,17 @@ class EmbedConnector(Output):
     type = Choice(("oauth2", "api-key", "basic-auth"), source="config.type")
     oauth2 = EmbedOAuth2(required=False)
     apiKey = EmbedApiKey(required=False, source="api_key")
+    verifies = Computed(
+        "has_verification",
+        serializers.BooleanField(
+            help_text="The config has a `verification` request: send `verify: true` with a "
+            "form to have the secret checked before it is stored."
+        ),
+    )
+
+    @staticmethod
+    def has_verification(offer: Offer) -> bool:
+        return bool(offer.config.verification)
 
 
 class EmbedConnectorList(Output):

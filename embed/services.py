@@ -29,6 +29,9 @@ from core.validation import Problems
 from credentials.models import Credential, CredentialType
 from credentials.services import credential_create, credential_update
 from embed.models import ConnectSession, EndUser, Hub
+from embed.verify import reprefix as _reprefix
+from embed.verify import verification_store
+from embed.verify import verified as _verified
 from organisations.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -247,17 +250,6 @@ def _secret_data(
     }
 
 
-def _reprefix(error: PatchbayError, key: str) -> PatchbayError:
-    """A credential service's ``data.string.value`` → the embed body's ``apiKey``."""
-    inner = "data.string.value" if key == "apiKey" else "data.basicAuth"
-    fields = []
-    for f in error.fields:
-        name = f.field.replace(inner, key) if key == "basicAuth" else key
-        fields.append(FieldError(name if f.field.startswith(inner) else f.field, f.message))
-    message = f"{fields[0].field}: {fields[0].message}" if len(fields) == 1 else error.message
-    return PatchbayError(error.code, message, error.status, fields)
-
-
 def embed_connection_create(
     *,
     end_user: EndUser,
@@ -266,12 +258,15 @@ def embed_connection_create(
     name: str | None = None,
     api_key: str | None = None,
     basic_auth: dict[str, Any] | None = None,
+    verify: bool = False,
 ) -> Connection:
     """A connection of ``end_user`` from an API-key or basic-auth form, with its own
-    credential (``string`` or ``basic-auth``). Secrets are validated, never echoed."""
+    credential (``string`` or ``basic-auth``). Secrets are validated, never echoed; with
+    ``verify``, checked upstream first (400 ``credential_invalid``, nothing stored)."""
     credential_type, data = _secret_data(config, api_key, basic_auth)
     key = _SECRET_FIELDS[AuthSchemeType(config.type)]
     organisation = end_user.organisation
+    checked = _verified(organisation, connector, config, credential_type, data, key, verify)
     try:
         with transaction.atomic():
             try:
@@ -288,6 +283,8 @@ def embed_connection_create(
                 connection=connection, auth_scheme_config=config, credential=credential
             )
             connection_event(connection=connection, type="connection.created")
+            if checked is not None:
+                verification_store(connection, checked)
     except IntegrityError as exc:
         raise PatchbayError(
             "conflict",
@@ -317,9 +314,14 @@ def _form_connection(end_user: EndUser, connector: Connector, name: str | None) 
 
 
 def embed_connection_secret_replace(
-    *, connection: Connection, api_key: str | None = None, basic_auth: dict[str, Any] | None = None
+    *,
+    connection: Connection,
+    api_key: str | None = None,
+    basic_auth: dict[str, Any] | None = None,
+    verify: bool = False,
 ) -> Connection:
-    """Reconnect an api-key/basic-auth connection: replace the secret of its credential."""
+    """Reconnect an api-key/basic-auth connection: replace the secret of its credential
+    (with ``verify``, only once the upstream accepted it)."""
     link = (
         ConnectionCredential.objects.filter(
             connection=connection, auth_scheme_config__type__in=FORM_TYPES
@@ -335,6 +337,11 @@ def embed_connection_secret_replace(
         )
     credential_type, data = _secret_data(link.auth_scheme_config, api_key, basic_auth)
     key = _SECRET_FIELDS[AuthSchemeType(link.auth_scheme_config.type)]
+    config, connector = link.auth_scheme_config, connection.connector
+    organisation = connection.organisation
+    checked = _verified(
+        organisation, connector, config, credential_type, data, key, verify, connection.base_url
+    )
     with transaction.atomic():
         try:
             if link.credential.type == credential_type:
@@ -351,6 +358,8 @@ def embed_connection_secret_replace(
             raise _reprefix(error, key) from None
         connection.status = "active"
         connection.save(update_fields=["status", "updated_at"])
+        if checked is not None:
+            verification_store(connection, checked)
     return connection
 
 

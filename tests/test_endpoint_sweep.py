@@ -54,6 +54,7 @@ def _no_outbound_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_the_sweep_sees_every_api_route():
     assert len(API_ROUTES) >= 25
     assert "/api/v2/o/<str:organisation_id>/connections/<str:connection_id>" in API_ROUTES
+    assert "/api/v2/o/<str:organisation_id>/connections/<str:connection_id>/verify" in API_ROUTES
 
 
 @dataclass

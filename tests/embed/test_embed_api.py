@@ -48,6 +48,7 @@ def test_it_lists_the_hubs_connectors_with_what_the_widget_needs(hub, embed, ass
             },
             "scopes": ["read"],
         },
+        "verifies": False,
     }
     assert items["api-key"]["apiKey"] == {"name": "X-Api-Key"}
     assert items["basic-auth"]["authSchemeConfigId"] == "basic"

@@ -362,6 +362,8 @@
         inputs[i].input.removeAttribute("aria-invalid");
       }
       var secret = connector.type === "basic-auth" ? { basicAuth: { username: values[0], password: values[1] } } : { apiKey: values[0] };
+      // Checked upstream before anything is stored: a wrong key is refused at once (400).
+      if (connector.verifies) secret.verify = true;
       var request;
       if (connection) {
         request = api("PATCH", "/connections/" + encodeURIComponent(connection.id), secret);
@@ -380,6 +382,11 @@
         .catch(function (error) {
           submit.disabled = cancel.disabled = false;
           if (error.status === 400 || error.status === 422) {
+            if (error.code === "credential_invalid") {
+              inputs.forEach(function (f) {
+                f.input.setAttribute("aria-invalid", "true");
+              });
+            }
             announce(error.message, "error");
             inputs[0].input.focus();
           } else {
