@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import requests
 from django.conf import settings
 
+from core.client_tls import ClientCertificate
 from core.outbound import GuardedAdapter, OutboundError, _refused, check_url
 
 logger = logging.getLogger("core.outbound")
@@ -107,15 +108,22 @@ def stream(
     body: bytes | Body | None = None,
     limit: int,
     deadline_seconds: float,
+    client_certificate: ClientCertificate | None = None,
 ) -> Streamed:
     """Send one request through the seam and return as soon as its headers are in.
 
     ``body`` is bytes, or a :class:`Body` (sent in chunks, with its ``Content-Length``).
+    ``client_certificate``: presented over TLS (mTLS), its CA the only trust anchor.
     Redirects are never followed: a 3xx is returned like any other answer. Raises
     :class:`OutboundError` (``invalid_url``, ``blocked``, ``timeout``, ``connection``).
     """
     check_url(url)
-    adapter = GuardedAdapter(max_retries=0, deadline=deadline_seconds, streaming=True)
+    adapter = GuardedAdapter(
+        max_retries=0,
+        deadline=deadline_seconds,
+        streaming=True,
+        client_certificate=client_certificate,
+    )
     try:
         prepared = requests.Request(method, url, headers=headers, data=body).prepare()
     except (requests.RequestException, ValueError) as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote_plus, urlsplit
 
 from connections.proxy.body import SpooledBody
+from core.client_tls import ClientCertificate
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Outgoing:
     added_query: list[tuple[str, str]] = field(default_factory=list, repr=False)
     cookies: list[tuple[str, str]] = field(default_factory=list, repr=False)
     dropped: set[str] = field(default_factory=set)  # caller's query names not passed on
+    # The TLS client identity of the call (a `certificate` credential): mTLS.
+    client_certificate: ClientCertificate | None = field(default=None, repr=False)
 
     def set_header(self, name: str, value: str) -> None:
         for existing in [k for k in self.headers if k.lower() == name.lower()]:

@@ -5,8 +5,8 @@
 connection's credentials; the proxy calls them in the connection's order, afresh for
 every attempt (a retry gets a new HMAC timestamp, a refreshed token). A type without a
 working applier answers 409 ``scheme_not_supported``: nothing is sent. To support a new
-scheme, add its function here (``certificate``: mTLS, which sets the TLS client identity
-of the one outbound call, :func:`connections.proxy.service.upstream_call`).
+scheme, add its function here (``certificate`` sets the TLS client identity of the one
+outbound call, :func:`connections.proxy.service.upstream_call`: mTLS).
 
 No applier logs or raises anything that holds a secret.
 """
@@ -18,6 +18,7 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from connections.models import Connection, ConnectionCredential
 from connections.oauth.access import AccessToken
@@ -28,6 +29,7 @@ from connectors.models import AuthSchemeType
 from core.errors import PatchbayError
 from core.text import has_control_characters
 from credentials.models import CredentialType
+from credentials.tls import client_certificate
 
 
 @dataclass
@@ -121,6 +123,20 @@ def apply_hmac(out: Outgoing, link: ConnectionCredential, state: CallState) -> N
     sign(out, key=key, settings=link.auth_scheme_config.settings or {})
 
 
+def apply_certificate(out: Outgoing, link: ConnectionCredential, state: CallState) -> None:
+    """mTLS: the credential's certificate and key become the TLS client identity of the
+    call, and its ``ca`` (when set) the only trust anchor (:mod:`core.client_tls`; the key
+    reaches OpenSSL through an anonymous memory file, never a file on disk)."""
+    certificate = client_certificate(link.credential)
+    if certificate is None:
+        raise unusable(link, "it holds no certificate and key")
+    if urlsplit(out.url).scheme != "https":
+        raise unusable(link, "a client certificate is only sent over https")
+    if out.client_certificate is not None:
+        raise unusable(link, "the connection already has a client certificate")
+    out.client_certificate = certificate
+
+
 def not_supported(why: str) -> Applier:
     def refuse(out: Outgoing, link: ConnectionCredential, state: CallState) -> None:
         raise PatchbayError("scheme_not_supported", why, 409)
@@ -137,10 +153,7 @@ APPLIERS: dict[str, Applier] = {
     AuthSchemeType.OAUTH1: not_supported(
         "The proxy does not sign OAuth 1.0a requests yet: this connection cannot be proxied."
     ),
-    AuthSchemeType.CERTIFICATE: not_supported(
-        "The proxy does not present client certificates (mTLS) yet: this connection cannot "
-        "be proxied."
-    ),
+    AuthSchemeType.CERTIFICATE: apply_certificate,
 }
 
 

@@ -66,6 +66,8 @@ class Upstream:
 def upstream_error(error: OutboundError) -> PatchbayError:
     """Patchbay's answer for an upstream that gave none. A blocked address, a refused
     connection and a closed port read alike: the caller learns nothing of the network."""
+    if error.kind == "client_certificate":  # the credential's, not the network's
+        return PatchbayError("credential_unusable", error.message, 409)
     if error.kind == "timeout":
         return PatchbayError("upstream_timeout", "The upstream did not answer in time.", 504)
     if error.kind == "too_large":
@@ -83,6 +85,7 @@ def upstream_call(out: Outgoing, *, deadline_seconds: float) -> Streamed:
         body=out.body if len(out.body) else None,
         limit=settings.PATCHBAY_PROXY_MAX_RESPONSE_BYTES,
         deadline_seconds=deadline_seconds,
+        client_certificate=out.client_certificate,
     )
 
 

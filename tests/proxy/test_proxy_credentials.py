@@ -254,14 +254,13 @@ def test_credentials_are_applied_in_the_connections_order(alice, upstream):
     assert seen.header("X-Sig") == hmac.new(b"hmac-key", b"GET\nz=1", hashlib.sha256).hexdigest()
 
 
-@pytest.mark.parametrize("type", ["oauth1", "certificate"])
-def test_schemes_the_proxy_cannot_apply_yet_answer_409_and_send_nothing(alice, upstream, type):
+def test_oauth1_which_the_proxy_cannot_apply_yet_answers_409_and_sends_nothing(alice, upstream):
+    # (certificate: tests/proxy/test_proxy_certificate.py, mTLS to a TLS upstream)
     connector = connector_to(alice, upstream.url)
-    cred_type, data = {
-        "oauth1": ("oauth1-token", {"token": "t", "tokenSecret": "s"}),
-        "certificate": ("certificate", {"certificate": "c", "key": "k"}),
-    }[type]
-    link = (config(connector, type, type), credential(alice, cred_type, **data))
+    link = (
+        config(connector, "oauth1", "oauth1"),
+        credential(alice, "oauth1-token", token="t", tokenSecret="s"),
+    )
     connection = f.connection(alice.organisation, connector, links=[link])
     response = alice.client.get(proxy_url(alice, connection, "a"))
     assert response.status_code == 409
