@@ -75,9 +75,14 @@ class EncryptedJSONField(models.TextField):
         setattr(cls, self.attname, _Descriptor(self))
 
     def associated_data(self, instance: models.Model) -> bytes:
-        organisation = getattr(instance, self.organisation_attr)
+        return self.associated_data_for(getattr(instance, self.organisation_attr), instance.pk)
+
+    def associated_data_for(self, organisation: Any, pk: Any) -> bytes:
+        """What the ciphertext of row ``pk`` of ``organisation`` is bound to (for readers of
+        the raw column, such as key rotation, that build no instance)."""
+        assert self.model is not None
         return "|".join(
-            ["patchbay", str(organisation), instance._meta.db_table, self.column, str(instance.pk)]
+            ["patchbay", str(organisation), self.model._meta.db_table, self.column, str(pk)]
         ).encode()
 
     def decrypt(self, instance: models.Model, envelope: str) -> Any:

@@ -232,3 +232,73 @@ def test_it_loads_only_a_32_byte_key(size, settings):
     settings.PATCHBAY_ENCRYPTION_KEYS = f"{_key('k0')},{spec}"  # not even as an old key
     with pytest.raises(ImproperlyConfigured, match="must be 32 bytes"):
         key_ring()
+
+
+def test_rotation_writes_each_batch_in_one_update(alice, settings, django_assert_max_num_queries):
+    old, new = _key("old"), _key("new")
+    settings.PATCHBAY_ENCRYPTION_KEYS = old
+    for i in range(12):
+        _credential(alice.organisation, secret=f"{SECRET}-{i}")
+    settings.PATCHBAY_ENCRYPTION_KEYS = f"{new},{old}"
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as seen:
+        call_command("rotate_encryption_keys", "--batch-size", "5", stdout=StringIO())
+    updates = [q["sql"] for q in seen.captured_queries if q["sql"].startswith("UPDATE")]
+    # 12 rows in batches of 5: three UPDATEs (5, 5, 2 rows), one per batch, never one per row.
+    assert len(updates) == 3
+    assert all('"credentials_credential"' in sql for sql in updates)
+    settings.PATCHBAY_ENCRYPTION_KEYS = new
+    secrets_ = sorted(c.data["clientSecret"] for c in Credential.objects.all())
+    assert secrets_ == sorted(f"{SECRET}-{i}" for i in range(12))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_rotation_killed_between_batches_resumes_and_loses_nothing(alice, settings, tmp_path):
+    """Killed (SIGKILL) after its first batch, started again: every row ends on the new
+    key with its value intact, none lost or sealed twice."""
+    import subprocess
+    import sys
+
+    from tests.demo.server import ROOT
+    from tests.servers import database_url
+
+    old, new = _key("old"), _key("new")
+    settings.PATCHBAY_ENCRYPTION_KEYS = old
+    credentials = [_credential(alice.organisation, secret=f"{SECRET}-{i}") for i in range(40)]
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PATCHBAY_ENV_FILE": str(tmp_path / "no.env"),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "PATCHBAY_ENCRYPTION_KEYS": f"{new},{old}",
+        "DATABASE_URL": database_url(),
+    }
+    command = [sys.executable, "manage.py", "rotate_encryption_keys", "--batch-size", "10"]
+    run = subprocess.Popen(
+        [*command, "--pause", "30"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert run.stdout is not None
+        first = next(line for line in run.stdout if "re-encrypted" in line)
+        assert "credentials.Credential.data: 10/40 re-encrypted (25%" in first
+        assert "/s, ETA " in first
+    finally:
+        run.kill()  # between batches: the first one is committed, the second not begun
+        run.wait(timeout=30)
+
+    def kids() -> list[str | None]:
+        return [
+            envelope_kid(_raw_column("credentials_credential", "data", c.pk)) for c in credentials
+        ]
+
+    assert kids().count("new") == 10  # the committed batch, and nothing of the next
+    resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "credentials.Credential.data: 30/30 re-encrypted (100%" in resumed.stdout
+    assert kids() == ["new"] * 40
+    settings.PATCHBAY_ENCRYPTION_KEYS = new  # the old key can go
+    for i, credential in enumerate(credentials):
+        assert Credential.objects.get(pk=credential.pk).data["clientSecret"] == f"{SECRET}-{i}"
