@@ -24,13 +24,9 @@ Tests that need a failure a real server cannot produce replace :func:`transport`
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
-import socket
 import ssl
-import threading
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +37,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from core.client_tls import ClientCertificate, ClientCertificateError, client_context
+from core.deadline import Deadline as _Deadline
+from core.deadline import current as _current
 from core.logs import INFO, WARNING, refusal
 
 logger = logging.getLogger(__name__)
@@ -148,43 +146,6 @@ def check_url(url: str) -> None:
         )
 
 
-class _Deadline:
-    """The absolute end of one outbound request, past which its connection is cut.
-
-    The (connect, read) timeouts bound each read, not the request: a server trickling
-    its headers or body a byte at a time would hold the caller (a worker, with every job
-    behind it) for as long as it likes. A timer shuts the socket down at the deadline,
-    which wakes the blocked read; :func:`transport` then reports a timeout.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.at = time.monotonic() + seconds
-        self.fired = False
-        self._timers: list[threading.Timer] = []
-
-    def watch(self, sock: socket.socket) -> None:
-        """Cut ``sock`` at the deadline. The socket itself, not its connection: http.client
-        hands a connection's socket over to the response (``connection.sock`` becomes None)
-        when the server will close it after the body — a body without a length."""
-        remaining = max(0.0, self.at - time.monotonic())
-        timer = threading.Timer(remaining, self._cut, args=(sock,))
-        timer.daemon = True
-        timer.start()
-        self._timers.append(timer)
-
-    def _cut(self, sock: socket.socket) -> None:
-        self.fired = True
-        with contextlib.suppress(OSError):  # already closed: nothing left to cut
-            sock.shutdown(socket.SHUT_RDWR)
-
-    def cancel(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
-
-
-_current = threading.local()  # the _Deadline of the request this thread is sending
-
-
 class _GuardMixin:
     def _new_conn(self) -> Any:
         sock = super()._new_conn()  # type: ignore[misc]
@@ -228,7 +189,9 @@ def transport(
     :class:`core.outbound_stream.Streamed` to read; the deadline keeps running until it
     is closed."""
     if kwargs.pop("stream", False):
-        return _transport_streamed(adapter, request, **kwargs)
+        from core.outbound_stream import transport_streamed  # it builds on this module
+
+        return transport_streamed(adapter, request, **kwargs)
     limit = settings.PATCHBAY_HTTP_MAX_RESPONSE_BYTES
     deadline = _Deadline(getattr(adapter, "deadline", None) or settings.PATCHBAY_HTTP_DEADLINE)
     _current.deadline = deadline
@@ -255,33 +218,6 @@ def transport(
         _current.deadline = None
     response._content = bytes(body)
     response._content_consumed = True  # type: ignore[attr-defined]
-    return response
-
-
-def _transport_streamed(
-    adapter: HTTPAdapter,
-    request: requests.PreparedRequest,
-    *,
-    deadline_seconds: float,
-    **kwargs: Any,
-) -> requests.Response:
-    """Send one request and return as soon as the status and headers are in; the deadline
-    (started now) keeps watching the connection until :meth:`Streamed.close`."""
-    deadline = _Deadline(deadline_seconds)
-    _current.deadline = deadline
-    try:
-        response = HTTPAdapter.send(adapter, request, stream=True, **kwargs)
-    except Exception as exc:
-        deadline.cancel()
-        if deadline.fired:
-            raise OutboundError("timeout", "The remote server did not answer in time.") from exc
-        raise
-    finally:
-        _current.deadline = None
-    if deadline.fired:  # cut while the headers trickled in: they may look complete
-        response.close()
-        raise OutboundError("timeout", "The remote server did not answer in time.")
-    response.patchbay_deadline = deadline  # type: ignore[attr-defined]
     return response
 
 

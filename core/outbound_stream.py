@@ -19,8 +19,10 @@ from typing import Any, Protocol
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from core.client_tls import ClientCertificate
+from core.deadline import Deadline, current
 from core.outbound import GuardedAdapter, OutboundError, _refused, check_url
 
 logger = logging.getLogger("core.outbound")
@@ -34,6 +36,34 @@ class Body(Protocol):
     def __len__(self) -> int: ...
 
     def __iter__(self) -> Iterator[bytes]: ...
+
+
+def transport_streamed(
+    adapter: HTTPAdapter,
+    request: requests.PreparedRequest,
+    *,
+    deadline_seconds: float,
+    **kwargs: Any,
+) -> requests.Response:
+    """:func:`core.outbound.transport` with ``stream=True``: send one request and return as
+    soon as the status and headers are in; the deadline (started now) keeps watching the
+    connection until :meth:`Streamed.close`."""
+    deadline = Deadline(deadline_seconds)
+    current.deadline = deadline
+    try:
+        response = HTTPAdapter.send(adapter, request, stream=True, **kwargs)
+    except Exception as exc:
+        deadline.cancel()
+        if deadline.fired:
+            raise OutboundError("timeout", "The remote server did not answer in time.") from exc
+        raise
+    finally:
+        current.deadline = None
+    if deadline.fired:  # cut while the headers trickled in: they may look complete
+        response.close()
+        raise OutboundError("timeout", "The remote server did not answer in time.")
+    response.patchbay_deadline = deadline  # type: ignore[attr-defined]
+    return response
 
 
 @dataclass

@@ -77,7 +77,8 @@ def upstream_error(error: OutboundError) -> PatchbayError:
 
 def upstream_call(out: Outgoing, *, deadline_seconds: float) -> Streamed:
     """The proxy's one outbound call: ``out`` as it is after the credentials, through
-    the seam (SSRF guard, timeouts, deadline, no redirects), body unread."""
+    the seam (SSRF guard, timeouts, deadline, no redirects), body unread; with
+    ``out.client_certificate`` set, over mTLS."""
     return stream(
         out.method,
         out.full_url(),
