@@ -30,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import bench.load as load  # noqa: E402
 import bench.run as run  # noqa: E402
 
 run.DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_bench_proxy")
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Patchbay's gunicorn workers")
     args = parser.parse_args()
 
-    port, upstream_port = run._free_port(), run._free_port()
+    port, upstream_port = load._free_port(), load._free_port()
     env = run.bench_env(port)
     os.environ.update(env)
     run.recreate_database()
@@ -117,27 +118,27 @@ def main() -> None:
 
     def proxied(kind: str) -> Any:
         path = f"/api/v2/o/{org}/connections/{ids[kind]}/proxy/items?page=1"
-        return lambda: run.Request("GET", path, headers=auth)
+        return lambda: load.Request("GET", path, headers=auth)
 
     targets = {
-        "direct GET upstream": (upstream_port, lambda: run.Request("GET", "/v1/items?page=1")),
+        "direct GET upstream": (upstream_port, lambda: load.Request("GET", "/v1/items?page=1")),
         "proxied GET (api-key)": (port, proxied("api-key")),
         "proxied GET (oauth2)": (port, proxied("oauth2")),
-        "no-op GET /o/{id}": (port, lambda: run.Request("GET", f"/api/v2/o/{org}", headers=auth)),
+        "no-op GET /o/{id}": (port, lambda: load.Request("GET", f"/api/v2/o/{org}", headers=auth)),
     }
     upstream = _gunicorn("bench.upstream_app", upstream_port, env, 1)
     patchbay = _gunicorn("config.wsgi", port, env, args.workers)
     try:
-        run.wait_for(port, patchbay)
-        throughput = {name: run.Result(name) for name in targets}
-        latency = {name: run.Result(name) for name in targets}
+        load.wait_for(port, patchbay)
+        throughput = {name: load.Result(name) for name in targets}
+        latency = {name: load.Result(name) for name in targets}
         for name, (target, make) in targets.items():  # warm up
-            run.drive(target, make, 1.0, args.concurrency, run.Result(name))
+            load.drive(target, make, 1.0, args.concurrency, load.Result(name))
         for _ in range(args.rounds):
             for name, (target, make) in targets.items():
-                run.drive(target, make, args.seconds, args.concurrency, throughput[name])
+                load.drive(target, make, args.seconds, args.concurrency, throughput[name])
             for name, (target, make) in targets.items():
-                run.drive(target, make, args.seconds / 2, 1, latency[name])
+                load.drive(target, make, args.seconds / 2, 1, latency[name])
     finally:
         for process in (patchbay, upstream):
             process.send_signal(signal.SIGTERM)
@@ -154,7 +155,7 @@ def main() -> None:
     )
     for name in targets:
         r = throughput[name]
-        ratios = run.round_ratios(r.per_round, direct.per_round)
+        ratios = load.round_ratios(r.per_round, direct.per_round)
         added = latency[name].pct(0.5) - latency["direct GET upstream"].pct(0.5)
         print(
             f"{name:<24}{r.rps:>8.0f}{statistics.median(ratios):>8.2f}"
