@@ -35,11 +35,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from core import outbound
@@ -66,9 +68,18 @@ MAX_ERROR_LENGTH = 500
 
 
 def request_budget() -> timedelta:
-    """The longest one POST can take through the outbound seam (connect + capped read)."""
-    connect, read = settings.PATCHBAY_HTTP_TIMEOUT
-    return timedelta(seconds=connect + (connect + read) * 2 + 5)
+    """The longest one POST can take through the outbound seam: the webhook deadline cuts
+    the whole request, connect included (plus a margin for signing and recording)."""
+    return timedelta(seconds=settings.PATCHBAY_HTTP_WEBHOOK_DEADLINE + 5)
+
+
+def _at(now: datetime | None, later: timedelta = timedelta(0)) -> Any:
+    """A time to compare with or store: the database's clock (``Now()``, one clock that every
+    worker on every machine shares, so a skewed machine can neither steal a leased row nor
+    keep one), or the fixed ``now`` that tests and tools pass."""
+    if now is not None:
+        return now + later
+    return ExpressionWrapper(Now() + later, output_field=DateTimeField())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -95,15 +106,20 @@ class Outcome:
     error: str
 
 
-def _due(now: datetime) -> QuerySet[WebhookDelivery]:
+def _due(now: datetime | None) -> QuerySet[WebhookDelivery]:
     return WebhookDelivery.objects.filter(
-        next_attempt_at__lte=now, delivered_at__isnull=True, dead_at__isnull=True
+        next_attempt_at__lte=_at(now), delivered_at__isnull=True, dead_at__isnull=True
     ).order_by("next_attempt_at")
 
 
-def _claim(*, now: datetime, size: int) -> tuple[list[WebhookDelivery], datetime]:
-    """Lease up to ``size`` due deliveries to this worker; see the module docstring."""
-    lease_end = now + request_budget() * size + timedelta(seconds=30)
+def lease_for(size: int) -> timedelta:
+    return request_budget() * size + timedelta(seconds=30)
+
+
+def _claim(*, now: datetime | None, size: int) -> tuple[list[WebhookDelivery], datetime | None]:
+    """Lease up to ``size`` due deliveries to this worker; see the module docstring. Returns
+    them and the end of their lease, by the database's clock (or ``now``'s)."""
+    lease = lease_for(size)
     claimed: list[uuid.UUID] = []
     with transaction.atomic():
         rows = _due(now)
@@ -114,14 +130,14 @@ def _claim(*, now: datetime, size: int) -> tuple[list[WebhookDelivery], datetime
             won = WebhookDelivery.objects.filter(
                 pk=pk,
                 attempts=attempts,
-                next_attempt_at__lte=now,
+                next_attempt_at__lte=_at(now),
                 delivered_at__isnull=True,
                 dead_at__isnull=True,
             ).update(
                 attempts=attempts + 1,
-                locked_until=lease_end,
-                next_attempt_at=lease_end,
-                last_attempt_at=now,
+                locked_until=_at(now, lease),
+                next_attempt_at=_at(now, lease),  # one statement: the same instant
+                last_attempt_at=_at(now),
             )
             if won:
                 claimed.append(pk)
@@ -130,7 +146,7 @@ def _claim(*, now: datetime, size: int) -> tuple[list[WebhookDelivery], datetime
             .select_related("endpoint", "event")
             .order_by("created_at")
         )
-    return deliveries, lease_end
+    return deliveries, max((d.locked_until for d in deliveries if d.locked_until), default=None)
 
 
 def _send(delivery: WebhookDelivery, attempt_at: datetime) -> Outcome:
@@ -168,52 +184,56 @@ def _send(delivery: WebhookDelivery, attempt_at: datetime) -> Outcome:
     return Outcome(False, code, f"The endpoint answered {code}.")
 
 
-def _record(
-    delivery: WebhookDelivery, outcome: Outcome, *, now: datetime, lease_end: datetime
-) -> None:
+def _record(delivery: WebhookDelivery, outcome: Outcome, *, now: datetime | None) -> None:
     fields: dict[str, object] = {
         "locked_until": None,
         "last_status_code": outcome.status_code,
         "last_error": outcome.error,
     }
     if outcome.delivered:
-        fields["delivered_at"] = now
+        fields["delivered_at"] = _at(now)
     elif delivery.attempts >= MAX_ATTEMPTS or not delivery.endpoint.active:
-        fields["dead_at"] = now
+        fields["dead_at"] = _at(now)
     else:
-        fields["next_attempt_at"] = now + backoff(delivery.attempts)
+        fields["next_attempt_at"] = _at(now, backoff(delivery.attempts))
     # Only while the lease is ours: a row handed over after a lease ran out is not overwritten.
-    WebhookDelivery.objects.filter(pk=delivery.pk, locked_until=lease_end).update(**fields)
+    WebhookDelivery.objects.filter(pk=delivery.pk, locked_until=delivery.locked_until).update(
+        **fields
+    )
 
 
-def _release(deliveries: list[WebhookDelivery], *, lease_end: datetime, now: datetime) -> None:
+def _release(deliveries: list[WebhookDelivery], *, now: datetime | None) -> None:
     """Hand unsent rows back, due at once, with the attempt uncounted."""
     for delivery in deliveries:
-        WebhookDelivery.objects.filter(pk=delivery.pk, locked_until=lease_end).update(
-            locked_until=None, next_attempt_at=now, attempts=delivery.attempts - 1
+        WebhookDelivery.objects.filter(pk=delivery.pk, locked_until=delivery.locked_until).update(
+            locked_until=None, next_attempt_at=_at(now), attempts=delivery.attempts - 1
         )
 
 
 def deliver_due(*, limit: int = 100, now: datetime | None = None) -> int:
     """Attempt every due delivery, at most ``limit``; returns how many were attempted.
 
-    ``now`` is for tests and tools that move the clock; it defaults to the current time.
+    ``now`` is for tests and tools that move the clock; without it every due time, lease
+    and record is by the database's clock (``Now()``), never this machine's.
     """
     attempted = 0
     while attempted < limit:
         started = time.monotonic()
-        batch_now = now or timezone.now()
-        deliveries, lease_end = _claim(now=batch_now, size=min(BATCH_SIZE, limit - attempted))
+        size = min(BATCH_SIZE, limit - attempted)
+        deliveries, _lease_end = _claim(now=now, size=size)
         if not deliveries:
             break
         for index, delivery in enumerate(deliveries):
+            # The lease is measured on this machine's monotonic clock from the claim: no
+            # wall clock to disagree with the database's.
             elapsed = timedelta(seconds=time.monotonic() - started)
-            if batch_now + elapsed + request_budget() >= lease_end:
-                _release(deliveries[index:], lease_end=lease_end, now=batch_now + elapsed)
+            if elapsed + request_budget() >= lease_for(size):
+                _release(deliveries[index:], now=now)
                 break
-            attempt_at = now or timezone.now()
-            outcome = _send(delivery, attempt_at)
-            _record(delivery, outcome, now=now or timezone.now(), lease_end=lease_end)
+            # The signature's timestamp is for the receiver, who compares it with its own
+            # clock: this machine's, as synchronised as the receiver's.
+            outcome = _send(delivery, now or timezone.now())
+            _record(delivery, outcome, now=now)
             attempted += 1
             logger.info(
                 "webhook delivery %s attempt %s: %s",

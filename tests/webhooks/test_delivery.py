@@ -264,3 +264,28 @@ def test_it_respects_the_limit_and_goes_oldest_first(alice, receiver):
     assert deliver_due() == 13
     assert deliver_due() == 0
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 25
+
+
+@pytest.mark.parametrize("skew", [timedelta(hours=1), timedelta(hours=-1)])
+def test_a_worker_with_a_skewed_clock_neither_steals_a_lease_nor_keeps_one(
+    alice, receiver, monkeypatch, skew
+):
+    """Leases and due times are by the database's clock, not the worker's: a machine whose
+    clock runs an hour ahead cannot take a row another worker holds (and send it twice),
+    and one an hour behind still sends what is due."""
+    make_endpoint(alice.organisation, receiver.url)
+    event_emit(organisation=alice.organisation, type="connection.created", data={})
+    claimed, lease_end = jobs._claim(now=None, size=1)  # another worker holds it
+    assert len(claimed) == 1
+    assert lease_end is not None
+    real_now = timezone.now
+    monkeypatch.setattr(jobs.timezone, "now", lambda: real_now() + skew)
+    assert deliver_due() == 0
+    assert receiver.received == []
+    # Once that lease is handed back, the skewed worker sends it, once.
+    jobs._release(claimed, now=None)
+    assert deliver_due() == 1
+    assert len(receiver.received) == 1
+    delivery = only_delivery()
+    assert delivery.delivered_at is not None
+    assert abs(delivery.delivered_at - real_now()) < timedelta(minutes=5)
