@@ -24,8 +24,8 @@ from core.validation import join
 from credentials.inputs import CredentialData, credential_data_parse, credential_type_resolve
 from credentials.models import Credential, CredentialType
 from credentials.selectors import credential_get
-from credentials.signals import credential_uses
-from credentials.types import CREDENTIAL_TYPES
+from credentials.signals import credential_exchange, credential_uses
+from credentials.types import CREDENTIAL_TYPES, EXCHANGED_TYPES
 from organisations.models import Organisation
 
 logger = logging.getLogger("patchbay.credentials")
@@ -251,4 +251,23 @@ def _in_use(uses: list[str]) -> PatchbayError:
         "credential_in_use",
         f"The credential is used by {' and '.join(uses)}; remove those uses first.",
         status=409,
+    )
+
+
+def credential_exchange_run(
+    *, organisation: Organisation, type_name: str, values: Mapping[str, Any], name: str = ""
+) -> Credential:
+    """Exchange an input-only credential (``oauth2-code``) through the app that runs its
+    flow (:data:`~credentials.signals.credential_exchange`) and answer what it stored;
+    400 ``use_oauth_flow`` when no app does."""
+    for _receiver, stored in credential_exchange.send(
+        sender=Credential, organisation=organisation, type=type_name, values=values
+    ):
+        if isinstance(stored, Credential):
+            if name:
+                stored.name = name
+                stored.save(update_fields=["name", "updated_at"])
+            return stored
+    raise PatchbayError(
+        "use_oauth_flow", EXCHANGED_TYPES[type_name], fields=[FieldError("type", "Exchanged.")]
     )

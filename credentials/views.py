@@ -12,19 +12,24 @@ from rest_framework.response import Response
 from core.openapi import DELETE, LIST, READ, WRITE, responses
 from credentials import outputs
 from credentials.inputs import credential_body, credential_request, credential_type_resolve
+from credentials.inputs.exchange import CredentialOAuth2Code
 from credentials.models import Credential
 from credentials.selectors import credential_list
 from credentials.services import (
     UNSET,
     credential_create,
     credential_delete,
+    credential_exchange_run,
     credential_update,
 )
 from organisations.tenancy import OrganisationScopedViewSet
 
 _TYPES_400 = {
-    400: "Invalid request; `use_oauth_flow` for the input-only types `oauth2-code` and "
-    "`oauth1` (exchanged by the OAuth flows, never stored by this API)."
+    400: "Invalid request; `use_oauth_flow` for the input-only type `oauth1` (exchanged by its "
+    "OAuth flow, never stored by this API). An `oauth2-code` is exchanged at once, with every "
+    "rule of the OAuth 2.0 callback (`invalid_state`, `invalid_issuer`, "
+    "`redirect_url_mismatch`...), and answered with the stored `oauth2-token` (201); 502 "
+    "`token_exchange_failed` when the provider refuses it."
 }
 _MTLS_404 = {404: "`not_found`: the credential, or the `mTLSCredentialId` it names."}
 
@@ -41,7 +46,7 @@ _MTLS_404 = {404: "`not_found`: the credential, or the `mTLSCredentialId` it nam
     ),
     create=extend_schema(
         operation_id="credentials_create",
-        request=credential_request(),
+        request=credential_request(create=True),
         responses=responses(
             {201: outputs.credential_schema()}, *WRITE, text={**_TYPES_400, **_MTLS_404}
         ),
@@ -96,6 +101,16 @@ class CredentialViewSet(OrganisationScopedViewSet):
 
     def create(self, request: Request, organisation_id: str) -> Response:
         organisation = self.organisation  # 404 for other organisations before reading the body
+        if isinstance(request.data, dict) and request.data.get("type") == "oauth2-code":
+            # Input only: exchanged by the OAuth flow (connections), stored as oauth2-token.
+            code = CredentialOAuth2Code.parse(request.data)
+            credential = credential_exchange_run(
+                organisation=organisation,
+                type_name="oauth2-code",
+                values=code["data"]["oauth2_code"],
+                name=code.get("name", ""),
+            )
+            return Response(outputs.Credential.render(credential), status=status.HTTP_201_CREATED)
         body = credential_body(request.data, organisation_id=organisation.pk)
         credential = credential_create(
             organisation=organisation,

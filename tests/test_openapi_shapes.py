@@ -429,6 +429,11 @@ def test_default_credentials_and_aliases(doc, alice):
     doc.check(path, "post", alice.client.post(alice.url("credentials"), alias, "json"), 201)
     code = {"name": "c", "type": "oauth2-code", "data": {"oauth2Code": {"code": "x"}}}
     error = doc.check(path, "post", alice.client.post(alice.url("credentials"), code, "json"), 400)
+    assert error["code"] == "invalid_request"  # no state: exchanged codes need one
+    oauth1 = {"type": "oauth1", "data": {"oauth1": {"oauthToken": "t"}}}
+    error = doc.check(
+        path, "post", alice.client.post(alice.url("credentials"), oauth1, "json"), 400
+    )
     assert error["code"] == "use_oauth_flow"
 
 

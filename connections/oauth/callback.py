@@ -230,11 +230,14 @@ def authorisation_complete(
     *,
     organisation: Organisation | None = None,
     browser_bindings: Sequence[str] = (),
+    redirect_uri: str | None = None,
 ) -> AuthorisationOutcome:
     """Consume the state, check the answer, exchange the code, store the result.
 
     ``organisation`` is the API caller's (API callback); the browser callback passes None,
     and the cookies that bind embed flows to the browser as ``browser_bindings``.
+    ``redirect_uri``, when the caller names one (an ``oauth2-code`` credential's
+    ``redirectUrl``), must be the flow's exactly (``redirect_url_mismatch``).
     Raises :class:`PatchbayError` (``invalid_state``, ``invalid_issuer``, the provider's error
     code as :class:`ProviderError`, ``client_id_mismatch``) or
     :class:`~connections.oauth.tokens.TokenExchangeFailed`; nothing is stored then but the
@@ -253,6 +256,13 @@ def authorisation_complete(
             )
         raise _invalid_state()
     try:
+        if redirect_uri is not None and redirect_uri != request.redirect_uri:
+            raise PatchbayError(
+                "redirect_url_mismatch",
+                "redirectUrl is not the redirect URL this flow was started with.",
+                400,
+                [FieldError("redirectUrl", "Does not match the flow's.")],
+            )
         return _complete(request, params)
     except PatchbayError as error:
         # The state is spent: record why, for a widget polling the outcome (SPEC §8).

@@ -172,10 +172,16 @@ def credential_body(
     return values
 
 
-def credential_request() -> PolymorphicProxySerializer:
-    """The ``CredentialRequest`` component: ``oneOf`` the per-type bodies, by ``type``."""
+def credential_request(*, create: bool = False) -> PolymorphicProxySerializer:
+    """The ``CredentialRequest`` component: ``oneOf`` the per-type bodies, by ``type``; a
+    create (``CredentialCreateRequest``) also takes the ``oauth2-code`` input."""
+    from credentials.inputs.exchange import CredentialOAuth2Code
+
+    serializers = dict[str, Any](CREDENTIAL_INPUTS)
+    if create:
+        serializers["oauth2-code"] = CredentialOAuth2Code
     return PolymorphicProxySerializer(
-        component_name="Credential",
-        serializers=dict[str, Any](CREDENTIAL_INPUTS),
+        component_name="CredentialCreate" if create else "Credential",
+        serializers=serializers,
         resource_type_field_name="type",
     )

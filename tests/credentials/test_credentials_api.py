@@ -232,11 +232,11 @@ def test_it_accepts_seed_003_type_names(alice, alias, canonical, data):
     assert Credential.objects.get().type == canonical
 
 
-@pytest.mark.parametrize("type_", ["oauth2-code", "oauth1"])
-def test_it_refuses_exchanged_types_and_points_to_the_oauth_flow(alice, type_):
+def test_it_refuses_oauth1_input_and_points_to_the_oauth_flow(alice):
+    # (oauth2-code is exchanged at once: tests/connections/test_code_credential.py)
     response = alice.client.post(
         alice.url("credentials"),
-        {"type": type_, "data": {"oauth2Code": {"code": "c", "state": "s"}}},
+        {"type": "oauth1", "data": {"oauth1": {"oauthToken": "t", "oauthVerifier": "v"}}},
         format="json",
     )
     assert response.status_code == 400

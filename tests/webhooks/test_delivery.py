@@ -200,6 +200,7 @@ def test_a_crashed_workers_lease_runs_out_and_the_delivery_is_sent(alice, receiv
     now = timezone.now()
     claimed, lease_end = jobs._claim(now=now, size=10)  # a worker claims, then dies
     assert len(claimed) == 1
+    assert lease_end is not None
     assert deliver_due(now=now) == 0
     assert deliver_due(now=lease_end - timedelta(seconds=1)) == 0
     assert deliver_due(now=lease_end) == 1
