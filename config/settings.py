@@ -270,7 +270,8 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # Django's database cache with one-statement writes (core/cache.py).
+            "BACKEND": "core.cache.DatabaseCache",
             "LOCATION": "patchbay_cache",
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }

@@ -17,7 +17,7 @@ def shared_store(*, redis_url: str = "") -> dict[str, Any]:
         }
     else:
         backend = {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "core.cache.DatabaseCache",
             "LOCATION": "patchbay_cache",
         }
     return {"default": {**backend, "KEY_PREFIX": f"test-{secrets.token_hex(6)}"}}
