@@ -430,3 +430,29 @@ def test_hostile_query_strings_never_cause_a_server_error(alice, alice_world, qu
             failures.append(f"GET {route}?{query[:30]}: {status}")
     assert not failures, "\n".join(failures)
     assert _snapshot() == before
+
+
+def test_every_route_answers_429_in_the_error_shape_once_limited(alice, alice_world, settings):
+    """Rate limits (core/ratelimit.py) cover every route: the key's limit for API-key routes,
+    the session's for embed ones, the address's before either; nothing is stored."""
+    from tests.ratelimits import set_limits
+
+    set_limits(settings, address="1000/min", key="1/min", session="1/min")
+    alice.client.get(f"/api/v2/o/{alice.org_id}")  # the key's one request this minute
+    embed = _embed(alice_world.session)
+    embed.get(f"/api/v2/embed/{alice_world.ids['hub_id']}/session")
+    before = _snapshot()
+    failures = []
+    for route in API_ROUTES:
+        path = _path(route, alice_world.ids)
+        client = embed if route.startswith("/api/v2/embed/") else alice.client
+        for method in METHODS:
+            response = _send(client, method, path)
+            if response.status_code == 405:
+                continue
+            if response.status_code != 429 or response.json().get("code") != "too_many_requests":
+                failures.append(f"{method.upper()} {route}: {response.status_code}")
+            elif int(response["Retry-After"]) < 1:
+                failures.append(f"{method.upper()} {route}: Retry-After {response['Retry-After']}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before
