@@ -45,6 +45,13 @@ logger = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# RFC 8215's local-use translation prefix: each network embeds IPv4 addresses at a
+# position of its own choosing (RFC 6052 allows /48 to /96), so no position can be
+# trusted to tell where a packet would go; it is not globally reachable in any case.
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+# Deprecated IPv4-compatible addresses (RFC 4291 2.5.5.1): ::a.b.c.d.
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_TEREDO = ipaddress.IPv6Network("2001::/32")
 
 
 class OutboundError(Exception):
@@ -82,6 +89,32 @@ class _BlockedAddress(Exception):  # deliberately not an OSError: urllib3 must n
     pass
 
 
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries, for the forms that reach it.
+
+    Mapped (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), NAT64's well-known
+    prefix (``64:ff9b::a.b.c.d``, which on an IPv6-only cloud reaches 169.254.169.254),
+    6to4 (``2002:aabb:ccdd::``) and Teredo (``2001:0:<server>:<flags>:<port>:<client>``,
+    the client's address XOR 0xffffffff in the last 32 bits). Written out rather than
+    left to ``ipaddress``'s own view of these ranges, which changes between Python
+    versions.
+    """
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _TEREDO:
+        return ipaddress.IPv4Address((int(ip) & 0xFFFFFFFF) ^ 0xFFFFFFFF)
+    return None
+
+
+def _ip_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # ``is_global`` counts multicast (224.0.0.0/4, ff0e::/16) as global: it is not a host.
+    return ip.is_global and not ip.is_multicast
+
+
 def address_allowed(address: str) -> bool:
     if settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS:
         return True
@@ -90,17 +123,18 @@ def address_allowed(address: str) -> bool:
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
-        # An IPv4 address carried inside an IPv6 one reaches that IPv4 address: mapped
-        # (::ffff:a.b.c.d), NAT64's well-known prefix (64:ff9b::a.b.c.d, which on an
-        # IPv6-only cloud reaches 169.254.169.254) and 6to4 (2002:aabb:ccdd::).
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        elif ip in _NAT64:
-            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        elif ip.sixtofour is not None:
-            ip = ip.sixtofour
-    # ``is_global`` counts multicast (224.0.0.0/4, ff0e::/16) as global: it is not a host.
-    return ip.is_global and not ip.is_multicast
+        if ip in _NAT64_LOCAL:
+            return False
+        # An IPv4 address carried inside an IPv6 one reaches that IPv4 address.
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            if not _ip_allowed(embedded):
+                return False
+            # A Teredo address reaches its client through a relay; the rest of 2001::/23
+            # stays as the standard library classes it.
+            if ip not in _TEREDO:
+                return True
+    return _ip_allowed(ip)
 
 
 def is_loopback_host(host: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
@@ -148,6 +149,60 @@ def test_private_and_special_addresses_are_not_allowed(settings, address):
 def test_public_addresses_are_allowed(settings, address):
     settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
     assert outbound.address_allowed(address)
+
+
+def _teredo(client: str, server: str = "65.54.227.120") -> str:
+    """A Teredo address (RFC 4380): 2001:0, the server, flags and port, the client's
+    IPv4 address XOR 0xffffffff in the last 32 bits."""
+    client_bits = int(ipaddress.IPv4Address(client)) ^ 0xFFFFFFFF
+    server_bits = int(ipaddress.IPv4Address(server))
+    value = (0x20010000 << 96) | (server_bits << 64) | (0x8000 << 48) | (0x63BF << 32)
+    return str(ipaddress.IPv6Address(value | client_bits))
+
+
+EMBEDDINGS = {
+    "mapped": lambda v4: f"::ffff:{v4}",
+    "IPv4-compatible": lambda v4: f"::{v4}",
+    "NAT64 well-known": lambda v4: f"64:ff9b::{v4}",
+    "NAT64 local-use": lambda v4: f"64:ff9b:1::{v4}",
+    "6to4": lambda v4: str(
+        ipaddress.IPv6Address((0x2002 << 112) | (int(ipaddress.IPv4Address(v4)) << 80))
+    ),
+    "Teredo": _teredo,
+}
+
+
+@pytest.mark.parametrize("form", EMBEDDINGS)
+@pytest.mark.parametrize("v4", ["127.0.0.1", "10.0.0.1", "169.254.169.254"])
+def test_ipv4_addresses_embedded_in_ipv6_follow_the_ipv4_rules(settings, form, v4):
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    address = EMBEDDINGS[form](v4)
+    assert ipaddress.ip_address(address).version == 6
+    assert not outbound.address_allowed(address), address
+
+
+def test_the_teredo_client_is_the_last_32_bits_inverted():
+    # RFC 4380 section 4's example: client 192.0.2.45 behind server 65.54.227.120.
+    assert _teredo("192.0.2.45") == "2001:0:4136:e378:8000:63bf:3fff:fdd2"
+    assert ipaddress.IPv6Address(_teredo("127.0.0.1")).teredo[1] == ipaddress.IPv4Address(
+        "127.0.0.1"
+    )
+
+
+def test_the_local_use_nat64_prefix_is_refused_whatever_it_embeds(settings):
+    # Each network picks where in 64:ff9b:1::/48 its IPv4 addresses go (RFC 6052
+    # allows /48 to /96), so no position tells where a packet would land.
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    assert not outbound.address_allowed("64:ff9b:1::5db8:d822")
+    assert not outbound.address_allowed("64:ff9b:1:5db8:d8:2200::")
+    assert outbound.address_allowed("64:ff9b::5db8:d822")
+
+
+def test_the_unspecified_and_loopback_ipv6_addresses_stay_refused(settings):
+    settings.PATCHBAY_ALLOW_PRIVATE_NETWORKS = False
+    assert not outbound.address_allowed("::")
+    assert not outbound.address_allowed("::1")
+    assert outbound.address_allowed("::93.184.216.34")
 
 
 def test_private_networks_may_be_allowed(settings):
