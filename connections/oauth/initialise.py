@@ -132,8 +132,8 @@ def _authorize_query(params: InitialiseParams, config: OAuth2Config) -> _Authori
     )
     p.refuse_reserved(additional, reserved, "additionalParams", what="additionalParams")
     # The request's own parameters win over the connector's defaults of the same name.
-    overridden = {name for name, _ in additional}
-    extra = [(k, v) for k, v in configured if k not in overridden] + additional
+    overridden = {p.param_key(name) for name, _ in additional}
+    extra = [(k, v) for k, v in configured if p.param_key(k) not in overridden] + additional
     return _AuthorizeQuery(scopes=scopes, prompt=prompt, extra=extra)
 
 

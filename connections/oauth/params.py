@@ -6,6 +6,7 @@ Pure functions, no database: initialise runs them before its first query.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -133,19 +134,41 @@ def parse_query(
     return pairs
 
 
+def param_key(name: str) -> str:
+    """The parameter a provider will take ``name`` for, to compare with reserved names.
+
+    Providers' query parsers differ, so this folds every reading we know of into one:
+    surrounding whitespace dropped (Unicode's too), letter case folded, compatibility
+    forms unified (fullwidth letters), PHP's spaces and dots read as ``_``, and what follows a
+    ``[`` dropped (``state[]`` is ``state`` to PHP, Rails and Express). A name that one
+    of them would read as a parameter Patchbay sets is refused, whichever one is behind
+    the URL.
+    """
+    key = unicodedata.normalize("NFKC", name).strip().casefold()
+    key = key.split("[", 1)[0].strip()
+    return re.sub(r"[\s.]", "_", key)
+
+
 def refuse_reserved(
     pairs: Iterable[tuple[str, str]], reserved: Iterable[str], field: str, *, what: str
 ) -> None:
-    """400 ``conflicting_params`` when ``pairs`` name a reserved parameter, in any letter case."""
-    wanted = {name.lower() for name in reserved}
-    clashes = sorted({name for name, _ in pairs if name.lower() in wanted})
+    """400 ``conflicting_params`` when ``pairs`` name a reserved parameter, read as a
+    provider reads it (:func:`param_key`: any letter case, stray whitespace, ``[]``)."""
+    wanted = {param_key(name) for name in reserved}
+    clashes = sorted({name for name, _ in pairs if param_key(name) in wanted})
     if clashes:
+        shown = [_shown(name) for name in clashes]
         raise PatchbayError(
             "conflicting_params",
-            f"{what} may not set parameters Patchbay sets itself: {', '.join(clashes)}.",
+            f"{what} may not set parameters Patchbay sets itself: {', '.join(shown)}.",
             400,
-            [FieldError(field, f"Conflicts with Patchbay's own `{name}`.") for name in clashes],
+            [FieldError(field, f"Conflicts with Patchbay's own `{name}`.") for name in shown],
         )
+
+
+def _shown(name: str) -> str:
+    """The name as sent, quoted when whitespace or look-alikes would hide what it is."""
+    return name if name.isascii() and name.isprintable() and name == name.strip() else repr(name)
 
 
 def check_scopes(scopes: list[str], separator: str, field: str) -> list[str]:
@@ -182,4 +205,4 @@ def parse_prompt(prompt: str, field: str = "prompt") -> str:
 
 
 def has_param(pairs: Iterable[tuple[str, str]], name: str) -> bool:
-    return any(key.lower() == name for key, _ in pairs)
+    return any(param_key(key) == name for key, _ in pairs)

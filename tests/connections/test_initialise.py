@@ -273,6 +273,68 @@ def test_it_refuses_additional_params_overriding_a_reserved_parameter(alice, set
     assert name in payload["fields"][0]["message"]
 
 
+# Names a provider's query parser reads as a reserved one: whitespace around it (sent
+# encoded, as %20 or %09, or as a literal "+"), PHP's "." and " " for "_", array
+# brackets, fullwidth letters, a capital S.
+DISGUISED = [
+    "state%20",
+    "%20state",
+    "+state",
+    "State%E2%80%83",  # an em space
+    "%C2%A0scope",  # a no-break space
+    "code.challenge",
+    "code+challenge_method",
+    "state[]",
+    "redirect_uri[0]",
+    "%EF%BD%93%EF%BD%94%EF%BD%81%EF%BD%94%EF%BD%85",  # fullwidth "state"
+]
+
+
+@pytest.mark.parametrize("name", DISGUISED)
+def test_it_refuses_reserved_parameters_however_they_are_disguised(alice, setup, name):
+    connector, _, credential = setup
+    body = f.initialise_body(credential, additionalParams=f"ok=1&{name}=evil")
+    payload = refused(alice, connector, body, code="conflicting_params")
+    assert [fe["field"] for fe in payload["fields"]] == ["additionalParams"]
+    assert AuthorisationRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize("name", ["State%09", "%0Astate"])
+def test_a_reserved_name_with_a_control_character_is_refused_too(alice, setup, name):
+    connector, _, credential = setup
+    body = f.initialise_body(credential, additionalParams=f"{name}=evil")
+    payload = refused(alice, connector, body, code="invalid_request")
+    assert payload["fields"][0]["field"] == "additionalParams"
+
+
+def test_a_disguised_name_is_shown_quoted(alice, setup):
+    connector, _, credential = setup
+    body = f.initialise_body(credential, additionalParams="state%20=evil")
+    payload = refused(alice, connector, body, code="conflicting_params")
+    assert "'state '" in payload["message"]
+
+
+def test_names_that_only_resemble_reserved_ones_pass(alice, setup):
+    connector, _, credential = setup
+    body = f.initialise_body(credential, additionalParams="states=1&my_state=2&state-id=3")
+    response = alice.client.post(
+        alice.url(f"connectors/{connector.pk}/oauth2/initialise"), body, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert "states=1&my_state=2&state-id=3" in response.json()["url"]
+
+
+@pytest.mark.parametrize("name", ["approval_prompt%20", "Approval.Prompt"])
+def test_a_disguised_approval_prompt_still_drops_the_default_prompt(alice, setup, name):
+    connector, _, credential = setup
+    body = f.initialise_body(credential, additionalParams=f"{name}=force")
+    response = alice.client.post(
+        alice.url(f"connectors/{connector.pk}/oauth2/initialise"), body, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert "prompt=login" not in response.json()["url"]
+
+
 @pytest.mark.parametrize("name", ["redirect_uri", "Response_Type", "state", "code_challenge"])
 def test_it_refuses_an_authorize_url_carrying_a_reserved_parameter(alice, setup, name):
     connector, _, credential = setup
