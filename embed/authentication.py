@@ -1,7 +1,9 @@
 """``Authorization: Bearer <connect session token>`` for the embed API (SPEC §3, §8).
 
-Only connect session tokens are accepted here: an API key, a cookie or a token in
-the URL is not. Every failure — malformed, unknown, expired, revoked — is the same
+Only connect session tokens are accepted here, in the ``Authorization`` header: an
+API key or a cookie is not, and a token in the URL's query string is refused with 400
+``session_token_in_url`` (URLs end up in access logs, browser history and ``Referer``
+headers: such a token has leaked, and the caller must learn so). Every failure — malformed, unknown, expired, revoked — is the same
 401 ``invalid_session``, so a caller learns nothing about which; the log says which
 (``core.logs.refusal``, with the session and hub ids when the token names a session, never
 the token): a malformed or unknown token or a revoked session is a warning, a missing
@@ -20,7 +22,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from core.errors import not_found
+from core.errors import PatchbayError, not_found
 from core.logs import INFO, WARNING, refusal
 from core.rows import Join, Source
 from core.text import parse_uuid
@@ -30,6 +32,11 @@ from organisations.authentication import bearer_token
 from organisations.models import Organisation
 
 MAX_TOKEN_LENGTH = 100
+# Query parameters a caller might put a session token in; none of them is a parameter of
+# the embed API.
+QUERY_TOKEN_NAMES = frozenset(
+    {"token", "session", "session_token", "sessiontoken", "access_token", "authorization"}
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,10 +129,31 @@ def session_for_token(token: str) -> ConnectSession | None:
     return session
 
 
+def _refuse_token_in_query(request: Request) -> None:
+    for name, values in request.query_params.lists():
+        if name.lower() in QUERY_TOKEN_NAMES or any(
+            str(v).startswith(SESSION_TOKEN_PREFIX) for v in values
+        ):
+            refusal(
+                logger,
+                "session_token_in_url",
+                level=WARNING,
+                reason="token_in_query",
+                parameter=name[:32] if name.lower() in QUERY_TOKEN_NAMES else None,
+            )
+            raise PatchbayError(
+                "session_token_in_url",
+                "Connect session tokens go in the Authorization header only, never in the "
+                "URL: this one has been exposed, so mint a new session.",
+                400,
+            )
+
+
 class ConnectSessionAuthentication(BaseAuthentication):
     """One query: the session by its hash, with its hub, organisation and end user."""
 
     def authenticate(self, request: Request) -> tuple[ConnectSessionPrincipal, Any]:
+        _refuse_token_in_query(request)
         try:
             token = bearer_token(request)
         except exceptions.AuthenticationFailed as exc:

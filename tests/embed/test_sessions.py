@@ -178,8 +178,34 @@ def test_api_keys_are_not_sessions(alice, hub):
     assert_invalid_session(alice.client.get(hub.url("connectors")))
 
 
-def test_a_token_in_the_query_string_is_not_accepted(hub, session_token):
-    assert_invalid_session(embed_client(None).get(hub.url("session"), {"token": session_token}))
+def assert_token_in_url(response):
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "session_token_in_url"
+    assert "Authorization header" in response.json()["message"]
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("name", ["token", "Session_Token", "access_token", "t"])
+def test_a_token_in_the_query_string_is_refused_with_400(hub, session_token, name, caplog):
+    # Without a header, and beside a valid one: a token in a URL has leaked either way.
+    assert_token_in_url(embed_client(None).get(hub.url("session"), {name: session_token}))
+    assert_token_in_url(embed_client(session_token).get(hub.url("session"), {name: session_token}))
+    assert_token_in_url(
+        embed_client(session_token).post(
+            f"{hub.url('connections')}?{name}={session_token}", {}, format="json"
+        )
+    )
+    assert session_token not in caplog.text
+    assert "refused session_token_in_url reason=token_in_query" in caplog.text
+
+
+def test_a_token_parameter_with_any_value_is_refused(hub, session_token):
+    assert_token_in_url(embed_client(session_token).get(hub.url("connectors"), {"token": "x"}))
+
+
+def test_other_query_parameters_are_not_taken_for_tokens(hub, session_token):
+    response = embed_client(session_token).get(hub.url("session"), {"tokenish": "pb_x"})
+    assert response.status_code == 200
 
 
 def test_a_session_answers_404_on_another_hub_of_its_organisation(alice, hub, session_token):
