@@ -45,6 +45,10 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PATCHBAY_ALLOW_INSECURE_HTTP = env.bool("PATCHBAY_ALLOW_INSECURE_HTTP", default=False)
 PATCHBAY_ALLOW_PRIVATE_NETWORKS = env.bool("PATCHBAY_ALLOW_PRIVATE_NETWORKS", default=False)
 PATCHBAY_STATE_TTL_SECONDS = env.int("PATCHBAY_STATE_TTL_SECONDS", default=600)
+# Loopback redirectUrls (RFC 8252 native and CLI clients) for API-finished flows: any
+# process on the machine that ends up holding the browser can listen there, so only
+# where that is the developer's own laptop unless asked for.
+PATCHBAY_ALLOW_LOOPBACK_REDIRECTS = env.bool("PATCHBAY_ALLOW_LOOPBACK_REDIRECTS", default=DEBUG)
 # Outbound HTTP (token endpoints, revocation, webhooks): (connect, read) seconds
 # and the largest response body Patchbay will read.
 PATCHBAY_HTTP_TIMEOUT = (

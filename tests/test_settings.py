@@ -95,3 +95,27 @@ def test_the_development_key_is_never_used_without_debug(tmp_path):
     result = _manage(["check"], production)
     assert result.returncode != 0
     assert "PATCHBAY_ENCRYPTION_KEYS is required" in result.stderr
+
+
+def _loopback_redirects(env: dict[str, str]) -> str:
+    result = _manage(
+        [
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS)",
+        ],
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]  # after anything the shell prints first
+
+
+def test_loopback_redirects_follow_debug_unless_set(tmp_path):
+    production = _production_env(tmp_path)
+    assert _loopback_redirects(production) == "False"
+    assert _loopback_redirects({**production, "PATCHBAY_ALLOW_LOOPBACK_REDIRECTS": "true"}) == (
+        "True"
+    )
+    debug = {**production, "DEBUG": "true"}
+    assert _loopback_redirects(debug) == "True"
+    assert _loopback_redirects({**debug, "PATCHBAY_ALLOW_LOOPBACK_REDIRECTS": "false"}) == "False"

@@ -84,7 +84,8 @@ def check_provider_url(url: str, field: str) -> str:
 
 
 def check_redirect_url(url: str, allowed: Iterable[str], field: str = "redirectUrl") -> str:
-    """A redirect URI: listed exactly by the organisation, or a loopback URL (RFC 8252 §7.3)."""
+    """A redirect URI: listed exactly by the organisation, or a loopback URL (RFC 8252 §7.3)
+    when ``PATCHBAY_ALLOW_LOOPBACK_REDIRECTS`` is on (by default only with ``DEBUG``)."""
     if len(url) > MAX_URL_LENGTH or has_control_characters(url) or _WHITESPACE.search(url):
         raise invalid(field, "The redirect URL is malformed.")
     if url in set(allowed):
@@ -96,7 +97,8 @@ def check_redirect_url(url: str, allowed: Iterable[str], field: str = "redirectU
     except ValueError as exc:
         raise invalid(field, "The redirect URL is malformed.") from exc
     if (
-        parts.scheme in ("http", "https")
+        settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS
+        and parts.scheme in ("http", "https")
         and is_loopback_host(hostname)
         and "@" not in parts.netloc
         and not parts.fragment
@@ -106,7 +108,10 @@ def check_redirect_url(url: str, allowed: Iterable[str], field: str = "redirectU
     raise invalid(
         field,
         "The redirect URL is neither one of the organisation's allowed redirect URLs "
-        "nor a loopback URL.",
+        "nor a loopback URL."
+        if settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS
+        else "The redirect URL is not one of the organisation's allowed redirect URLs "
+        "(loopback URLs are accepted only when they are listed there on this server).",
         code="redirect_url_not_allowed",
     )
 

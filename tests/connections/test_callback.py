@@ -124,7 +124,8 @@ def test_it_can_post_the_client_secret_and_additional_token_params(alice, token_
     assert "Authorization" not in sent.headers
 
 
-def test_it_uses_the_redirect_uri_of_the_initialise(alice, setup, token_endpoint):
+def test_it_uses_the_redirect_uri_of_the_initialise(alice, setup, token_endpoint, settings):
+    settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS = True
     connector, _, credential = setup
     state = start(alice, connector, credential, redirectUrl="http://127.0.0.1:7777/done")
     alice.client.get(API, {"code": "c", "state": state})

@@ -417,11 +417,39 @@ def test_it_accepts_an_allowed_redirect_url(alice, setup):
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:8765/cb", "http://[::1]:8765/cb", "http://localhost:3000/cb"]
 )
-def test_it_accepts_a_loopback_redirect_url(alice, setup, url):
+def test_it_accepts_a_loopback_redirect_url_when_allowed(alice, setup, settings, url):
+    settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS = True
     connector, _, credential = setup
     assert ok(alice, connector, f.initialise_body(credential, redirectUrl=url))["redirect_uri"] == [
         url
     ]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765/cb", "http://[::1]:8765/cb", "http://localhost:3000/cb"]
+)
+def test_it_refuses_a_loopback_redirect_url_unless_allowed(alice, setup, settings, url):
+    # The production default (DEBUG off): a loopback listener is whoever runs on the
+    # machine that holds the browser, not necessarily the organisation's own client.
+    settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS = False
+    connector, _, credential = setup
+    payload = refused(
+        alice,
+        connector,
+        f.initialise_body(credential, redirectUrl=url),
+        code="redirect_url_not_allowed",
+    )
+    assert payload["fields"][0]["field"] == "redirectUrl"
+    assert "loopback" in payload["message"]
+
+
+def test_a_listed_loopback_redirect_url_is_accepted_without_the_setting(alice, setup, settings):
+    settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS = False
+    connector, _, credential = setup
+    alice.organisation.allowed_redirect_urls = ["http://127.0.0.1:8765/cb"]
+    alice.organisation.save()
+    q = ok(alice, connector, f.initialise_body(credential, redirectUrl="http://127.0.0.1:8765/cb"))
+    assert q["redirect_uri"] == ["http://127.0.0.1:8765/cb"]
 
 
 @pytest.mark.parametrize(
