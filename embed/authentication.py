@@ -3,11 +3,12 @@
 Only connect session tokens are accepted here, in the ``Authorization`` header: an
 API key or a cookie is not, and a token in the URL's query string is refused with 400
 ``session_token_in_url`` (URLs end up in access logs, browser history and ``Referer``
-headers: such a token has leaked, and the caller must learn so). Every failure — malformed, unknown, expired, revoked — is the same
-401 ``invalid_session``, so a caller learns nothing about which; the log says which
-(``core.logs.refusal``, with the session and hub ids when the token names a session, never
-the token): a malformed or unknown token or a revoked session is a warning, a missing
-header or an expired session is not.
+headers: such a token has leaked, and the caller must learn so). Every failure —
+malformed, unknown, expired, revoked — is the same 401 ``invalid_session``, so a
+caller learns nothing about which; the log says which (``core.logs.refusal``, with the
+session and hub ids when the token names a session, never the token): a malformed or
+unknown token or a revoked session is a warning, a missing header or an expired
+session is not.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import ipaddress
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from logging import INFO, WARNING
 
@@ -160,7 +160,7 @@ def _teredo(client: str, server: str = "65.54.227.120") -> str:
     return str(ipaddress.IPv6Address(value | client_bits))
 
 
-EMBEDDINGS = {
+EMBEDDINGS: dict[str, Callable[[str], str]] = {
     "mapped": lambda v4: f"::ffff:{v4}",
     "IPv4-compatible": lambda v4: f"::{v4}",
     "NAT64 well-known": lambda v4: f"64:ff9b::{v4}",
@@ -184,9 +184,9 @@ def test_ipv4_addresses_embedded_in_ipv6_follow_the_ipv4_rules(settings, form, v
 def test_the_teredo_client_is_the_last_32_bits_inverted():
     # RFC 4380 section 4's example: client 192.0.2.45 behind server 65.54.227.120.
     assert _teredo("192.0.2.45") == "2001:0:4136:e378:8000:63bf:3fff:fdd2"
-    assert ipaddress.IPv6Address(_teredo("127.0.0.1")).teredo[1] == ipaddress.IPv4Address(
-        "127.0.0.1"
-    )
+    teredo = ipaddress.IPv6Address(_teredo("127.0.0.1")).teredo
+    assert teredo is not None
+    assert teredo[1] == ipaddress.IPv4Address("127.0.0.1")
 
 
 def test_the_local_use_nat64_prefix_is_refused_whatever_it_embeds(settings):
