@@ -144,6 +144,7 @@ if PATCHBAY_DEMO:
     INSTALLED_APPS += ["oauth2_provider", "demo"]
 
 MIDDLEWARE = [
+    "core.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response that has none of its own (the embed
     # panel and the OAuth callback page set theirs).
@@ -321,10 +322,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["core.api.StrictJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
+    # JSON only, whatever Accept says: an Accept that rules JSON out (text/html alone,
+    # application/xml) answers 406 in the error shape. DRF's browsable API needs a
+    # serializer_class per view to draw its forms, which Patchbay's views do not have;
+    # /api/docs/ is the interactive way in.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_METADATA_CLASS": "core.api.RouteMetadata",
     "DEFAULT_PAGINATION_CLASS": "core.api.CursorPagination",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

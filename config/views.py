@@ -18,8 +18,11 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.errors import invalid
 
 
 @never_cache
@@ -82,8 +85,11 @@ class SchemaNegotiation(DefaultContentNegotiation):
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        asked = request.query_params.get("format")
-        return super().select_renderer(request, renderers, format_suffix or asked)
+        asked = format_suffix or request.query_params.get("format")
+        known = sorted({renderer.format for renderer in renderers})
+        if asked is not None and asked not in known:
+            raise invalid("format", f"format is one of {', '.join(known)}.")
+        return super().select_renderer(request, renderers, asked)
 
 
 class SchemaView(SpectacularAPIView):
@@ -91,6 +97,17 @@ class SchemaView(SpectacularAPIView):
     ``application/json`` or ``application/vnd.oai.openapi+json``."""
 
     content_negotiation_class = SchemaNegotiation
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        if response.status_code >= 400:
+            # An error is JSON in the error shape like every other API error, not a YAML
+            # rendering of it (a 406 has no renderer of its own to fall back on).
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
     # `?format=json` with no preference answers plain `application/json` (browsers show it).
     renderer_classes = [
         OpenApiYamlRenderer,

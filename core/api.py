@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.metadata import BaseMetadata
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -124,6 +125,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = {"code": code, "message": message}
         return response
     return None
+
+
+# --- OPTIONS ----------------------------------------------------------------
+
+
+class RouteMetadata(BaseMetadata):
+    """``OPTIONS`` on any API route: what it is and the methods it answers (also in ``Allow``).
+
+    DRF's own metadata describes the request body from the view's ``serializer_class``;
+    Patchbay's views have none (each body is one ``core.wire`` declaration, which feeds
+    the OpenAPI document), so the shapes are left to ``/api/schema/`` rather than
+    described twice.
+    """
+
+    def determine_metadata(self, request: Any, view: Any) -> dict[str, Any]:
+        return {
+            "name": view.get_view_name(),
+            "methods": list(view.allowed_methods),
+            "renders": [renderer.media_type for renderer in view.renderer_classes],
+            "parses": [parser.media_type for parser in view.parser_classes],
+            "documentation": "/api/schema/",
+        }
 
 
 # --- Pagination -------------------------------------------------------------

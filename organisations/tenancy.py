@@ -74,6 +74,11 @@ class OrganisationScopedMixin(APIView):
             self._organisation = organisation_for(self.request, self.kwargs["organisation_id"])
         return self._organisation
 
+    def options(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Another organisation's id answers 404 here as on every other method."""
+        self.organisation  # noqa: B018 - resolving it is the check
+        return super().options(request, *args, **kwargs)
+
     def scoped(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(organisation=self.organisation)
 

@@ -7,6 +7,7 @@ that a route added later is covered without anyone remembering to.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -430,6 +431,165 @@ def test_hostile_query_strings_never_cause_a_server_error(alice, alice_world, qu
             failures.append(f"GET {route}?{query[:30]}: {status}")
     assert not failures, "\n".join(failures)
     assert _snapshot() == before
+
+
+# --- Accept, OPTIONS and the errors Django itself produces (issue 18, items 9, 10, 14) -----
+
+JSON_ACCEPTS = [None, "*/*", "application/json", "text/html,application/xhtml+xml,*/*;q=0.8"]
+NON_JSON_ACCEPTS = ["text/html", "application/xml", "text/plain", "image/png"]
+
+
+def _client_for(route: str, actor: Actor, world: World) -> APIClient:
+    return _embed(world.session) if route.startswith("/api/v2/embed/") else actor.client
+
+
+def test_every_route_answers_json_to_any_accept_that_allows_it(alice, alice_world):
+    failures = []
+    for route in API_ROUTES:
+        path = _path(route, alice_world.ids)
+        client = _client_for(route, alice, alice_world)
+        for accept in JSON_ACCEPTS:
+            extra: dict[str, Any] = {"HTTP_ACCEPT": accept} if accept else {}
+            response = client.get(path, **extra)
+            where = f"GET {route} Accept={accept}"
+            if response.status_code >= 500:
+                failures.append(f"{where}: {response.status_code}")
+            elif not response["Content-Type"].startswith("application/json"):
+                failures.append(f"{where}: {response['Content-Type']}")
+            elif response.status_code >= 400 and not _error_shape(response):
+                failures.append(f"{where}: {response.status_code} not in the error shape")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("accept", NON_JSON_ACCEPTS)
+def test_an_accept_that_rules_json_out_answers_406_on_every_route_and_method(
+    alice, alice_world, accept
+):
+    before = _snapshot()
+    failures = []
+    for route in API_ROUTES:
+        path = _path(route, alice_world.ids)
+        client = _client_for(route, alice, alice_world)
+        for method in METHODS:
+            body = _valid_body(route, alice_world)
+            response = _send(client, method, path, body, HTTP_ACCEPT=accept)
+            where = f"{method.upper()} {route}"
+            if not _error_shape(response):
+                failures.append(f"{where}: {response.status_code} not in the error shape")
+            elif (response.status_code, response.json()["code"]) != (406, "not_acceptable"):
+                failures.append(f"{where}: {response.status_code} {response.json()['code']}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before, "a request refused for its Accept header changed something"
+
+
+def _allow(response: Any) -> set[str]:
+    return {m.strip() for m in response.get("Allow", "").split(",") if m.strip()}
+
+
+def test_options_answers_every_route_with_the_methods_it_takes(alice, alice_world):
+    before = _snapshot()
+    failures = []
+    for route in API_ROUTES:
+        path = _path(route, alice_world.ids)
+        response = _client_for(route, alice, alice_world).options(path)
+        methods = {m.upper() for m in _allowed_methods(route, alice_world.ids)}
+        expected = methods | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
+        if response.status_code != 200:
+            failures.append(f"OPTIONS {route}: {response.status_code}")
+        elif _allow(response) != expected:
+            failures.append(f"OPTIONS {route}: Allow {sorted(_allow(response))}")
+        elif set(response.json()["methods"]) != expected:
+            failures.append(f"OPTIONS {route}: methods {response.json()['methods']}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before
+
+
+def test_options_gives_an_outsider_nothing(alice_world, charlie, charlie_world, anonymous):
+    failures = []
+    for route in API_ROUTES:
+        path = _path(route, alice_world.ids)
+        client = _client_for(route, charlie, charlie_world)
+        response = client.options(path)
+        if route == "/api/v2/connections/oauth2/callback":
+            # Not any organisation's route: everyone with a key may ask what it takes.
+            if response.status_code != 200:
+                failures.append(f"OPTIONS {route} as charlie: {response.status_code}")
+        elif not _outsider_status_ok(route, response.status_code) or not _error_shape(response):
+            failures.append(f"OPTIONS {route} as charlie: {response.status_code}")
+        response = anonymous.options(path)
+        if response.status_code != 401 or not _error_shape(response):
+            failures.append(f"OPTIONS {route} with no credentials: {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("count", [201, 1_900])
+def test_too_many_query_parameters_answer_400_in_the_error_shape(alice, alice_world, count):
+    query = "&".join(f"p{i}=1" for i in range(count))
+    failures = []
+    for route in API_ROUTES:
+        path = f"{_path(route, alice_world.ids)}?{query}"
+        client = _client_for(route, alice, alice_world)
+        for method in ("get", "post"):
+            response = _send(client, method, path, _valid_body(route, alice_world))
+            if not _error_shape(response) or response.status_code != 400:
+                failures.append(f"{method.upper()} {route}: {response.status_code}")
+            elif response.json()["code"] != "too_many_parameters":
+                failures.append(f"{method.upper()} {route}: {response.json()['code']}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_djangos_own_404_on_an_api_path_is_in_the_error_shape(alice, settings, debug):
+    settings.DEBUG = debug  # DEBUG answers with a technical page of its own
+    for path in ("/api/v2/nowhere", "/api/v2/o/", "/api/nowhere", f"/api/v2/o/{alice.org_id}/x"):
+        response = alice.client.get(path)
+        assert response.status_code == 404, path
+        assert _error_shape(response), (path, response.content[:80])
+        assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_server_error_on_an_api_path_is_in_the_error_shape(alice, settings, monkeypatch, debug):
+    settings.DEBUG = debug
+    monkeypatch.setattr(
+        "organisations.outputs.Organisation.render",
+        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom sweep-secret-500")),
+    )
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {alice.key}")
+    response = client.get(f"/api/v2/o/{alice.org_id}")
+    assert response.status_code == 500
+    assert _error_shape(response)
+    assert response.json()["code"] == "internal_error"
+    assert b"sweep-secret-500" not in response.content
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_host_django_refuses_answers_400_in_the_error_shape(alice, settings, debug):
+    settings.DEBUG = debug
+    response = alice.client.get(f"/api/v2/o/{alice.org_id}", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert _error_shape(response)
+    assert response.json()["code"] == "invalid_request"
+
+
+def test_pages_outside_the_api_keep_djangos_html(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_too_large_body_django_refuses_is_a_413_in_the_error_shape(rf):
+    from django.core.exceptions import RequestDataTooBig
+
+    from core.middleware import ApiErrorShapeMiddleware
+
+    middleware = ApiErrorShapeMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    response = middleware.process_exception(rf.post("/api/v2/x"), RequestDataTooBig("big"))
+    assert response is not None
+    assert response.status_code == 413
+    assert json.loads(response.content)["code"] == "request_too_large"
+    assert middleware.process_exception(rf.post("/admin/x"), RequestDataTooBig("big")) is None
 
 
 def test_every_route_answers_429_in_the_error_shape_once_limited(alice, alice_world, settings):

@@ -112,7 +112,10 @@ def test_it_connects_through_the_real_provider_with_pkce(
     assert_no_secrets(stored["refreshToken"], texts=[str(token)])
 
 
-def test_it_finishes_through_the_api_callback_with_its_own_redirect_url(alice, provider, wired):
+def test_it_finishes_through_the_api_callback_with_its_own_redirect_url(
+    alice, provider, wired, settings
+):
+    settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS = True
     connector, _, credential = wired
     own = "http://127.0.0.1:8765/app/callback"
     provider.application.redirect_uris += f" {own}"
