@@ -49,8 +49,8 @@ class _AuthSchemeConfig(Input):
     def to_internal_value(self, data: Any) -> Any:
         self.raw = data
         if isinstance(data, Mapping):
-            typed = data.get(self.key)
-            typed = {} if typed is None else typed
+            # Left out, the typed key is `{}`; given as null it is refused (Nested's rule).
+            typed = data.get(self.key, {})
             if isinstance(typed, Mapping):
                 lifted = {name: typed[name] for name in ("id", "description") if name in typed}
                 inner = {k: value for k, value in typed.items() if k not in _SEED_NESTED}
@@ -157,7 +157,7 @@ class ConnectorCreate(Input):
     )
     baseUrl = BlankUrl(source="base_url")
     authSchemeConfigs = AuthSchemeConfigs(
-        source="auth_scheme_configs", required=False, default=list, null_as=list
+        source="auth_scheme_configs", required=False, default=list
     )
 
 
@@ -168,9 +168,7 @@ class ConnectorUpdate(Input):
     echo = _ECHO
     name = Name(required=False, allow_blank=False, null_message="This field is required.")
     baseUrl = ProviderUrl(source="base_url", required=False, null_as="")
-    authSchemeConfigs = AuthSchemeConfigs(
-        source="auth_scheme_configs", required=False, null_as=list
-    )
+    authSchemeConfigs = AuthSchemeConfigs(source="auth_scheme_configs", required=False)
 
 
 def auth_scheme_config_put_body(*, config_id: str, data: Any) -> CleanScheme:

@@ -31,7 +31,8 @@ def test_a_field_added_to_an_input_is_validated_and_documented(alice, monkeypatc
 
     assert WebhookEndpointCreate.parse(body)["colour"] == "teal"
     component = _schema(alice.client)["components"]["schemas"]["WebhookEndpointCreateRequest"]
-    assert component["properties"]["colour"] == {"type": "string", "maxLength": 8}
+    # Optional, so null parses (as absent): the document says so.
+    assert component["properties"]["colour"] == {"type": "string", "maxLength": 8, "nullable": True}
     assert component["additionalProperties"] is False
 
 

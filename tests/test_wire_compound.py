@@ -57,7 +57,10 @@ def test_a_nested_object_is_parsed_at_its_path():
         ("centre.x", "Must be a whole number."),
     ]
     assert problems(Shape, {"name": "s", "centre": []}) == [("centre", "Must be a JSON object.")]
-    assert Shape.parse({"name": "s", "centre": None}) == {"name": "s"}  # null is absent
+    # null is no object: refused at its path, not read as absent.
+    assert problems(Shape, {"name": "s", "centre": None}) == [
+        ("centre", "Must be an object (or left out), not null.")
+    ]
 
 
 def test_a_list_of_objects_names_each_item_and_refuses_what_is_not_a_list():

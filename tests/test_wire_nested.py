@@ -38,8 +38,8 @@ def test_a_nested_input_words_a_value_that_is_not_an_object_its_own_way():
     assert problems({"item": "k"}) == [("item", "Must be {key}.")]
 
 
-def test_a_nested_null_is_absent_unless_refused():
-    assert Holder.parse({"item": None}) == {}
+def test_a_nested_null_is_refused_in_its_own_words_or_the_default_ones():
+    assert problems({"item": None}) == [("item", "Must be an object (or left out), not null.")]
     assert problems({"needed": None}) == [("needed", "Not null.")]
 
 
@@ -56,10 +56,11 @@ def test_an_object_list_names_each_item_by_index():
     assert problems({"items": {"key": "a"}}) == [("items", "Must be a list.")]
 
 
-def test_an_object_list_reads_only_its_first_items_and_null_is_empty():
+def test_an_object_list_reads_only_its_first_items_and_null_is_refused():
     parsed = Holder.parse({"items": [{"key": "a"}] * 3 + [None]})
     assert parsed["items"] == [{"key": "a"}] * 3
-    assert Holder.parse({"items": None}) == {"items": []}
+    # null would read as "no items" and empty the list: refused instead.
+    assert problems({"items": None}) == [("items", "Must be a list (or left out), not null.")]
 
 
 def test_the_items_of_an_object_list_are_whole_in_a_partial_body():
@@ -100,6 +101,7 @@ def test_a_field_added_to_a_nested_input_is_validated_and_documented(alice, monk
     assert schemas["CredentialPointerRequest"]["properties"]["label"] == {
         "type": "string",
         "maxLength": 8,
+        "nullable": True,
     }
     assert schemas["InitialiseRequestRequest"]["properties"]["credential"] == {
         "$ref": "#/components/schemas/CredentialPointerRequest"

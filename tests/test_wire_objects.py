@@ -61,12 +61,18 @@ def test_a_nested_input_words_a_missing_or_wrong_object_as_declared(body, messag
     assert _fields(body) == [("inner", message)]
 
 
-def test_a_nested_input_that_is_not_required_may_be_absent_or_null():
+def test_a_nested_input_that_is_not_required_may_be_absent_and_null_only_when_it_says_so():
     class Loose(Input):
         inner = Inner(required=False)
 
+    class Lenient(Input):
+        inner = Inner(required=False, null_message=None)
+
     assert Loose.parse({}) == {}
-    assert Loose.parse({"inner": None}) == {}
+    assert _fields({"inner": None}, Loose) == [
+        ("inner", "Must be an object (or left out), not null.")
+    ]
+    assert Lenient.parse({"inner": None}) == {}
 
 
 def test_an_input_may_keep_the_wording_an_api_had_before():

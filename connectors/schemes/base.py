@@ -190,7 +190,15 @@ class EnumName(Text):
     def __init__(self, prefix: str, **kwargs: Any) -> None:
         self.prefix = prefix
         self.problem = f"Must be an upper-case name starting with {prefix}."
-        super().__init__(max_length=64, allow_blank=False, null_message=self.problem, **kwargs)
+        # The rule is in the document too, as a pattern: any name of the family is kept.
+        pattern = RegexValidator(rf"^{re.escape(prefix)}[A-Z0-9_]*$", self.problem)
+        super().__init__(
+            max_length=64,
+            allow_blank=False,
+            null_message=self.problem,
+            validators=[pattern],
+            **kwargs,
+        )
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str) or not data.startswith(self.prefix):
@@ -251,6 +259,9 @@ class FalsyAsDefault(WireField):
         if data is not empty and not data:
             return True, self.get_default()
         return super().validate_empty_values(data)
+
+    def null_accepted(self) -> bool:
+        return True
 
 
 class BlankText(FalsyAsDefault, Text):

@@ -25,16 +25,26 @@ OAUTH1_TRANSMISSIONS = (
     "AUTH_STYLE_FORM",
     "AUTH_STYLE_QUERY",
 )
+OAUTH1_LOCATIONS = ("LOCATION_IGNORE", "LOCATION_QUERY", "LOCATION_HEADER", "LOCATION_BODY")
 _FALSE: dict[str, Any] = {"required": False, "default": False, "null_as": False}
 
 
 class OAuth1ParamConfig(Input):
     parameterName = ParamName()
     targetName = BlankText(max_length=256)
-    location = EnumName(
-        "LOCATION_", required=False, default="LOCATION_IGNORE", help_text="`LOCATION_…`"
+    # Where the parameter goes (SPEC §10): what Patchbay does with it depends on the value,
+    # so only the four it knows are accepted.
+    location = Choice(
+        OAUTH1_LOCATIONS,
+        required=False,
+        default="LOCATION_IGNORE",
+        null_message=f"Must be one of {', '.join(OAUTH1_LOCATIONS)}.",
     )
-    usages = EnumName("USAGE_", required=False, default="USAGE_UNKNOWN", help_text="`USAGE_…`")
+    # Seed 004 names one member (USAGE_UNKNOWN) and Patchbay reads none: any USAGE_ name
+    # is kept as given, and the document's pattern says so.
+    usages = EnumName(
+        "USAGE_", required=False, default="USAGE_UNKNOWN", help_text="Any `USAGE_…` name."
+    )
     required = Bool(**_FALSE)  # type: ignore[assignment]
     modifiable = Bool(**_FALSE)
 

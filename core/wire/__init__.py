@@ -3,10 +3,11 @@ and describe both in the OpenAPI document.
 
 An :class:`Input` is strict as SPEC §4 asks: a body that is not an object, an unknown
 key, a control character, a value out of range — each is a :class:`FieldError` at its
-path (``a.b[0].c``) and together one 400 :class:`PatchbayError`. ``null`` counts as
-absent unless a field says otherwise (``null_message`` refuses it, ``null_as`` stores a
-value). Messages describe what is wrong, never the value: a rejected value may be a
-secret pasted into the wrong field.
+path (``a.b[0].c``) and together one 400 :class:`PatchbayError`. ``null`` for an object
+or a list is refused; for a scalar it counts as absent unless a field says otherwise
+(``null_message`` refuses it, ``null_as`` stores a value); the document marks ``nullable``
+exactly what parses ``null``. Messages describe what is wrong, never the value: a
+rejected value may be a secret pasted into the wrong field.
 
 An :class:`Output` renders a model with :meth:`Output.render`: a plan compiled once per
 class from the declared fields (attribute path and converter per key), so the hot paths

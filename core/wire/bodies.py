@@ -14,7 +14,7 @@ from rest_framework.fields import SkipField
 from core.errors import FieldError, PatchbayError
 from core.time import iso
 from core.wire.errors import NON_FIELD, field_errors, invalid_request
-from core.wire.fields import Computed, StringList, Timestamp, Uuid, WireField
+from core.wire.fields import NOT_NULL_OBJECT, Computed, StringList, Timestamp, Uuid, WireField
 
 # --- Serializers ----------------------------------------------------------------------
 
@@ -23,10 +23,11 @@ class Input(serializers.Serializer):
     """A request body: a JSON object with only the declared keys (and ``echo``, keys a
     client may send back from a response, which are ignored; ``open``: any other key is).
 
-    Nested in another Input it is an object field: ``null`` is absent unless
-    ``null_message`` refuses it, and ``not_object`` words the refusal of a value that is
-    not an object (``required_message`` the refusal of a missing one). ``source="*"``
-    merges its values into the parent's."""
+    Nested in another Input it is an object field: ``null`` is refused (``null_message``,
+    by default :data:`NOT_NULL_OBJECT`) unless ``null_message=None`` lets it be absent,
+    and ``not_object`` words the refusal of a value that is not an object
+    (``required_message`` the refusal of a missing one). ``source="*"`` merges its values
+    into the parent's."""
 
     echo: ClassVar[frozenset[str]] = frozenset()
     open: ClassVar[bool] = False
@@ -43,7 +44,7 @@ class Input(serializers.Serializer):
     def __init__(
         self,
         *args: Any,
-        null_message: str | None = None,
+        null_message: str | None = NOT_NULL_OBJECT,
         not_object: str = "Must be a JSON object.",
         required_message: str | None = None,
         **kwargs: Any,
@@ -85,6 +86,9 @@ class Input(serializers.Serializer):
             raise SkipField()
         result: tuple[bool, Any] = super().validate_empty_values(data)
         return result
+
+    def null_accepted(self) -> bool:
+        return self.null_message is None and not self.required
 
     def check(self, data: Mapping[str, Any], values: dict[str, Any]) -> Mapping[str, Any]:
         """Rules across fields, as problems keyed by field name (or ``NON_FIELD``). Unlike
@@ -253,7 +257,30 @@ class InputExtension(OpenApiSerializerExtension):
         open_ = self.target.echo or self.target.open
         if direction == "response" or not schema.get("properties") or not open_:
             schema["additionalProperties"] = False
+        if direction == "request":
+            _mark_nullable(schema, self.target)
         return _own_description(schema, self.target)
+
+
+def _null_accepted(field: serializers.Field) -> bool:
+    rule = getattr(field, "null_accepted", None)
+    return rule() if callable(rule) else bool(field.allow_null)
+
+
+def _mark_nullable(schema: dict[str, Any], target: Input) -> None:
+    """``nullable`` on exactly the properties whose field parses ``null``, so the document
+    and the parser never disagree (a ``$ref`` cannot carry it: it goes in an ``allOf``)."""
+    properties = schema.get("properties", {})
+    for name, field in target.fields.items():
+        prop = properties.get(name)
+        if prop is None or field.read_only:
+            continue
+        if not _null_accepted(field):
+            prop.pop("nullable", None)
+        elif "$ref" in prop:
+            properties[name] = {"allOf": [prop], "nullable": True}
+        else:
+            prop["nullable"] = True
 
 
 class OutputExtension(OpenApiSerializerExtension):

@@ -21,7 +21,7 @@ from rest_framework.fields import empty
 
 from core.wire.bodies import Input, Output
 from core.wire.errors import NON_FIELD
-from core.wire.fields import Choice, WireField
+from core.wire.fields import NOT_NULL_LIST, NOT_NULL_OBJECT, Choice, WireField
 
 _Plan = list[tuple[str, Callable[[Any], Any] | None]]
 _PLANS: dict[type[Input], _Plan] = {}
@@ -52,6 +52,8 @@ class Nested(WireField):
 
     def __init__(self, declaration: type[Input], **kwargs: Any) -> None:
         self.declaration = declaration
+        if "null_as" not in kwargs:  # null is no object: refused unless it stands for a value
+            kwargs.setdefault("null_message", NOT_NULL_OBJECT)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
@@ -79,6 +81,8 @@ class ListOf(WireField, serializers.ListField):
     ) -> None:
         self.message = message
         self.too_many = too_many or f"Must have at most {max_items} items."
+        if "null_as" not in kwargs:  # null is no list: refused unless it stands for a value
+            kwargs.setdefault("null_message", NOT_NULL_LIST)
         super().__init__(child=child, max_length=max_items, **kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
@@ -194,7 +198,7 @@ class NestedExtension(OpenApiSerializerFieldExtension):
 class ObjectList(WireField):
     """A list of objects, each checked by the :class:`Input` ``child`` (never partial: a
     PATCH replaces a list whole). Only the first ``check_first`` items are read, when
-    given; ``null`` is an empty list."""
+    given; ``null`` is refused (it would read as "no items" and empty the list)."""
 
     def __init__(
         self,
@@ -204,7 +208,8 @@ class ObjectList(WireField):
         check_first: int | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("null_as", [])
+        if "null_as" not in kwargs:
+            kwargs.setdefault("null_message", NOT_NULL_LIST)
         super().__init__(**kwargs)
         self.child = child  # unbound: a partial parent leaves the items whole
         self.not_list = not_list

@@ -56,11 +56,22 @@ class WireField(serializers.Field):
             raise SkipField()
         return False, data
 
+    def null_accepted(self) -> bool:
+        """Whether ``null`` parses (as absent or as ``null_as``): the document says
+        ``nullable`` exactly when it does."""
+        if self.null_message is not None:
+            return False
+        return self.null_as is not empty or not self.required
+
     def render_value(self, value: Any) -> Any:
         return value
 
     def to_representation(self, value: Any) -> Any:
         return self.render_value(value)
+
+
+NOT_NULL_LIST = "Must be a list (or left out), not null."
+NOT_NULL_OBJECT = "Must be an object (or left out), not null."
 
 
 class Text(WireField, serializers.CharField):
@@ -188,6 +199,8 @@ class StringList(WireField, serializers.ListField):
             "choices": choices,
         }
         self.unique_sorted = unique_sorted
+        if "null_as" not in kwargs:  # null is no list: refused, unless a value is given for it
+            kwargs.setdefault("null_message", NOT_NULL_LIST)
         child: serializers.Field = (
             Choice(choices) if choices is not None else serializers.CharField(max_length=max_length)
         )

@@ -68,7 +68,8 @@ class CredentialWrite(Input):
 
     echo = frozenset({"id", "organisationId", "errors", "createdAt", "updatedAt"})
 
-    name = Text(max_length=NAME_MAX, required=False, null_as="")
+    # Optional, but never empty when given (a blank name would show as nothing in lists).
+    name = Text(max_length=NAME_MAX, required=False, allow_blank=False)
     # Declared per type (below); here for their place in the document.
     type = Choice(CREDENTIAL_TYPES, required=True)
     data = WireField()  # type: ignore[assignment]

@@ -33,7 +33,7 @@ def test_a_setting_added_to_a_type_is_validated_and_documented(alice, monkeypatc
     assert AuthSchemeConfig.parse(config).settings["colour"] == "teal"
     assert create_connector(alice, configs=[config]).status_code == 201
     settings = _components(alice.client)["OAuth2SettingsRequest"]
-    assert settings["properties"]["colour"] == {"type": "string", "maxLength": 8}
+    assert settings["properties"]["colour"] == {"type": "string", "maxLength": 8, "nullable": True}
     assert settings["additionalProperties"] is False
 
 

@@ -39,7 +39,7 @@ def test_a_field_added_to_a_types_data_is_validated_documented_and_stored(alice,
     assert created.status_code == 201, created.json()
     assert Credential.objects.get().data == {"username": "u", "password": "p", "realm": "r"}
     component = _schema(alice.client)["components"]["schemas"]["BasicAuthCredentialDataRequest"]
-    assert component["properties"]["realm"] == {"type": "string", "maxLength": 40}
+    assert component["properties"]["realm"] == {"type": "string", "maxLength": 40, "nullable": True}
     assert component["additionalProperties"] is False
 
 

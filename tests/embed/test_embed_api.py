@@ -119,6 +119,13 @@ def test_it_creates_a_basic_auth_connection(hub, embed, assert_no_secrets):
     assert_no_secrets(PASSWORD, texts=[response.content.decode()])
 
 
+def test_a_null_basic_auth_is_refused_not_read_as_absent(hub, embed):
+    response = create(embed, hub, hub.basic_auth, name="x", basicAuth=None)
+    assert response.status_code == 400, response.content
+    assert [item["field"] for item in response.json()["fields"]] == ["basicAuth"]
+    assert not Connection.objects.exists()
+
+
 def test_secrets_are_encrypted_at_rest(hub, embed):
     create(embed, hub, hub.api_key, apiKey=API_KEY)
     with db.cursor() as cursor:

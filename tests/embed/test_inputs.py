@@ -41,5 +41,5 @@ def test_a_field_added_to_the_branding_is_validated_and_documented(alice, monkey
     assert inputs.Hub.parse(body) == {"name": "Portal", "branding_motto": "hi"}
     schema = alice.client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     component = schema.json()["components"]["schemas"]["BrandingRequest"]
-    assert component["properties"]["motto"] == {"type": "string", "maxLength": 20}
+    assert component["properties"]["motto"] == {"type": "string", "maxLength": 20, "nullable": True}
     assert component["additionalProperties"] is False
