@@ -54,11 +54,23 @@ _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _TEREDO = ipaddress.IPv6Network("2001::/32")
 
 
+# What a caller outside the operator's staff is told for any of these: one word, one
+# message. Told apart, "blocked" (a private address), "connection" (refused: a closed
+# port) and "timeout" (a filtered port, or an open one that speaks no HTTP) would let a
+# tenant map hosts and ports through Patchbay by choosing token or webhook URLs. The
+# operator sees the kind in the log (``core.logs.refusal``) and in the admin.
+UNREACHABLE_KINDS = frozenset({"blocked", "connection", "timeout"})
+UNREACHABLE = "unreachable"
+UNREACHABLE_MESSAGE = "The remote server could not be reached."
+
+
 class OutboundError(Exception):
     """An outbound call that did not produce a usable HTTP response.
 
     ``kind`` is one of ``timeout``, ``connection``, ``blocked``, ``too_large``, ``invalid_url``,
-    ``client_certificate`` (a certificate credential that does not load).
+    ``client_certificate`` (a certificate credential that does not load): the operator's
+    detail. ``public_kind`` and ``public_message`` are what API answers, stored errors and
+    events carry (``unreachable`` for the first three).
     The message never contains request bodies or headers.
     """
 
@@ -66,6 +78,14 @@ class OutboundError(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+    @property
+    def public_kind(self) -> str:
+        return UNREACHABLE if self.kind in UNREACHABLE_KINDS else self.kind
+
+    @property
+    def public_message(self) -> str:
+        return UNREACHABLE_MESSAGE if self.kind in UNREACHABLE_KINDS else self.message
 
 
 # A blocked address, a URL Patchbay must not call or an oversized answer point at a

@@ -173,7 +173,9 @@ def _send(delivery: WebhookDelivery, attempt_at: datetime) -> Outcome:
             endpoint.url, data=body, headers=request_headers, allow_redirects=False
         )
     except outbound.OutboundError as exc:
-        # The seam's messages never carry request bodies, headers or URLs' secrets.
+        # The seam's messages never carry request bodies, headers or URLs' secrets. This
+        # is the operator's detail (the admin shows it); the API answers the public form
+        # (outputs.WebhookDelivery.last_error).
         return Outcome(False, None, f"{exc.kind}: {exc.message}"[:MAX_ERROR_LENGTH])
     code = response.status_code
     if 200 <= code < 300:

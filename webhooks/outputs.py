@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.openapi import paginated
+from core.outbound import UNREACHABLE, UNREACHABLE_KINDS, UNREACHABLE_MESSAGE
 from core.wire import Bool, Choice, Computed, Int, Output, StringList, Text, Timestamp, Uuid
 from webhooks import models
 from webhooks.inputs import EVENT_TYPES
@@ -51,6 +52,12 @@ class WebhookDelivery(Output):
 
     @staticmethod
     def last_error(delivery: models.WebhookDelivery) -> Any:
+        """The stored error in the words a tenant may see: a blocked address, a refused
+        connection and a timeout are one "unreachable" (``core.outbound.UNREACHABLE_KINDS``:
+        anything finer would make webhook URLs a port scanner); the admin shows the detail."""
+        kind, colon, _ = delivery.last_error.partition(":")
+        if colon and kind in UNREACHABLE_KINDS:
+            return f"{UNREACHABLE}: {UNREACHABLE_MESSAGE}"
         return delivery.last_error or None
 
     @staticmethod

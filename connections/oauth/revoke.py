@@ -114,8 +114,8 @@ def token_revoke(revocation: Revocation, *, hint: str, token: str) -> str | None
             client_certificate=revocation.client_certificate,
             deadline=settings.PATCHBAY_HTTP_TOKEN_DEADLINE,
         ).post(revocation.revoke_url, data=form, auth=auth, allow_redirects=False)
-    except OutboundError as exc:
-        return exc.kind
+    except OutboundError as exc:  # the kind is in the seam's own log line
+        return exc.public_kind
     if response.status_code == 200:
         return None
     try:

@@ -150,7 +150,7 @@ def token_exchange(exchange: CodeExchange) -> TokenSet:
         raise
     except OutboundError as exc:
         logger.warning("Token exchange failed: %s", exc.kind)
-        raise _failed(exc.kind) from None
+        raise _failed(exc.public_kind) from None
     except Exception:
         # Anything oauthlib trips over while reading the answer (OAuth2Error, ValueError,
         # OverflowError for an expires_in of 1e400, AttributeError for a numeric scope,
@@ -314,7 +314,7 @@ def token_request(
         )
     except OutboundError as exc:
         logger.warning("Token request (%s) failed: %s", kind, exc.kind)
-        raise TokenRequestError(exc.kind) from None
+        raise TokenRequestError(exc.public_kind) from None
     status = response.status_code
     error = _error_in(response)
     content_type = response.headers.get("Content-Type", "").lower()

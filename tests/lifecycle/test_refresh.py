@@ -326,7 +326,7 @@ def test_a_timeout_answers_502(alice, connected, fake_endpoint):
     fake_endpoint.raises = requests.Timeout("slow")
     response = get_token(alice, connected)
     assert response.status_code == 502
-    assert "timeout" in response.json()["message"]
+    assert "unreachable" in response.json()["message"]
 
 
 # --- Hostile input and outsiders --------------------------------------------------------------
