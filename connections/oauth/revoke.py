@@ -58,10 +58,13 @@ class ConnectionDeletion:
         event_emit(
             organisation=self.organisation,
             type="connection.deleted",
+            # What happened, and what the connection was until then: a receiver keeping a
+            # copy of each connection's status sees "deleted", never a stale "active".
             data={
                 "connectionId": self.connection_id,
                 "connectorId": self.connector_id,
-                "status": self.status,
+                "status": "deleted",
+                "previousStatus": self.status,
             },
         )
         if self.revocations:

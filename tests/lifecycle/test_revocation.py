@@ -52,10 +52,18 @@ def test_deleting_a_connection_revokes_its_tokens_at_the_provider(alice, provide
         {
             "connectionId": str(connected.pk),
             "connectorId": str(connected.connector_id),
-            "status": "active",
+            "status": "deleted",
+            "previousStatus": "active",
         }
     ]
     assert events("connection.revocation_failed") == []
+
+
+def test_the_deleted_event_says_deleted_whatever_the_status_was(alice, connected, wire):
+    Connection.objects.filter(pk=connected.pk).update(status="needs_reauth")
+    assert delete(alice, connected).status_code == 204
+    [event] = events("connection.deleted")
+    assert (event["status"], event["previousStatus"]) == ("deleted", "needs_reauth")
 
 
 def test_client_secret_post_is_used_when_configured(alice, provider, connected, wire):
