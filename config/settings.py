@@ -45,6 +45,11 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PATCHBAY_ALLOW_INSECURE_HTTP = env.bool("PATCHBAY_ALLOW_INSECURE_HTTP", default=False)
 PATCHBAY_ALLOW_PRIVATE_NETWORKS = env.bool("PATCHBAY_ALLOW_PRIVATE_NETWORKS", default=False)
 PATCHBAY_STATE_TTL_SECONDS = env.int("PATCHBAY_STATE_TTL_SECONDS", default=600)
+# After a webhook secret is rotated, deliveries are signed with the old secret as well for
+# this long, so receivers can switch over without dropping a delivery (0: cut at once).
+PATCHBAY_WEBHOOK_SECRET_OVERLAP_SECONDS = env.int(
+    "PATCHBAY_WEBHOOK_SECRET_OVERLAP_SECONDS", default=24 * 3600
+)
 # Loopback redirectUrls (RFC 8252 native and CLI clients) for API-finished flows: any
 # process on the machine that ends up holding the browser can listen there, so only
 # where that is the developer's own laptop unless asked for.

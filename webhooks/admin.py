@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -85,7 +86,15 @@ class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     form = WebhookEndpointForm
-    list_display = ("url", "description", "organisation", "active", "created_at", "updated_at")
+    list_display = (
+        "url",
+        "description",
+        "organisation",
+        "active",
+        "previous_secret_expires_at",
+        "created_at",
+        "updated_at",
+    )
     list_filter = ("active", "organisation")
     list_select_related = ("organisation",)
     search_fields = ("url", "description", "=id", "organisation__name", "=organisation__id")
@@ -94,11 +103,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
         readonly = ("id", "created_at", "updated_at")
-        return readonly if obj is None else (*readonly, "organisation")
+        return (
+            readonly if obj is None else (*readonly, "organisation", "previous_secret_expires_at")
+        )
 
     def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
         fields = ("organisation", "url", "description", "events", "active")
-        return fields if obj is None else ("id", *fields, "created_at", "updated_at")
+        if obj is None:
+            return fields
+        return ("id", *fields, "previous_secret_expires_at", "created_at", "updated_at")
 
     def save_model(
         self,
@@ -142,9 +155,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
             )
             for endpoint in queryset
         ]
+        overlap = settings.PATCHBAY_WEBHOOK_SECRET_OVERLAP_SECONDS
         return shown_once(
             request,
-            title="Signing secrets rotated",
+            title=(
+                f"Signing secrets rotated (the old ones also sign for {overlap} seconds)"
+                if overlap
+                else "Signing secrets rotated"
+            ),
             secrets=rotated,
             next_url=reverse("admin:webhooks_webhookendpoint_changelist"),
         )

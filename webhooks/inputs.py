@@ -3,7 +3,7 @@ and of its OpenAPI schema."""
 
 from __future__ import annotations
 
-from core.wire import Bool, Input, StringList, Text, Url
+from core.wire import Bool, Input, Int, StringList, Text, Url
 from webhooks.models import EventType
 
 EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)
@@ -30,3 +30,19 @@ class WebhookEndpointUpdate(WebhookEndpointCreate):
         help_text="https (http only to loopback when allowed).",
     )
     active = Bool(required=False, null_message="Must be true or false.")
+
+
+MAX_OVERLAP_SECONDS = 7 * 24 * 3600
+
+
+class WebhookSecretRotate(Input):
+    """Optional: how long the old secret keeps signing beside the new one."""
+
+    overlapSeconds = Int(
+        minimum=0,
+        maximum=MAX_OVERLAP_SECONDS,
+        required=False,
+        source="overlap_seconds",
+        help_text="Seconds the old secret also signs (0: cut at once; default: the "
+        "server's PATCHBAY_WEBHOOK_SECRET_OVERLAP_SECONDS, 24 h unless changed).",
+    )

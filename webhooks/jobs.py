@@ -156,7 +156,7 @@ def _send(delivery: WebhookDelivery, attempt_at: datetime) -> Outcome:
     body = payload(event)
     try:
         signature = signature_headers(
-            secret=endpoint.secret,
+            secrets=endpoint.signing_secrets(attempt_at),
             message_id=str(event.pk),
             timestamp=int(attempt_at.timestamp()),
             body=body,

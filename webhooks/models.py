@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -44,7 +45,9 @@ class WebhookEndpoint(models.Model):
     """An organisation's URL that receives signed events.
 
     ``events`` empty means every event type. ``secret`` holds ``whsec_<base64>``
-    encrypted (SPEC §6); it is shown once, at creation or rotation.
+    encrypted (SPEC §6); it is shown once, at creation or rotation. After a rotation the
+    secret it replaced, ``previous_secret`` (encrypted too), signs as well until
+    ``previous_secret_expires_at``.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -55,6 +58,10 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=500, blank=True)
     events = models.JSONField(default=list, blank=True)
     secret = EncryptedJSONField()
+    previous_secret = EncryptedJSONField(null=True, blank=True)
+    previous_secret_expires_at = models.DateTimeField(
+        "old secret also signs until", null=True, blank=True
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -68,6 +75,18 @@ class WebhookEndpoint(models.Model):
 
     def subscribes_to(self, event_type: str) -> bool:
         return not self.events or event_type in self.events
+
+    def overlap_until(self, at: datetime) -> datetime | None:
+        """When the previous secret stops signing, if it still signs at ``at``."""
+        until = self.previous_secret_expires_at
+        return until if until is not None and until > at else None
+
+    def signing_secrets(self, at: datetime) -> list[str]:
+        """The secrets an attempt at ``at`` is signed with: the current one, then the one
+        it replaced while the rotation's overlap lasts."""
+        if self.overlap_until(at) is None or not self.previous_secret:
+            return [self.secret]
+        return [self.secret, self.previous_secret]
 
 
 class WebhookDelivery(models.Model):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from core.openapi import paginated
 from core.outbound import UNREACHABLE, UNREACHABLE_KINDS, UNREACHABLE_MESSAGE
 from core.wire import Bool, Choice, Computed, Int, Output, StringList, Text, Timestamp, Uuid
@@ -20,8 +22,20 @@ class WebhookEndpoint(Output):
     description = Text()
     events = StringList(choices=EVENT_TYPES, help_text="Event types to receive; empty: all.")
     active = Bool()
+    previousSecretExpiresAt = Computed(
+        "previous_secret_expires_at",
+        Timestamp(
+            allow_null=True,
+            help_text="While a rotation's overlap lasts: until when the previous secret "
+            "also signs deliveries (a second signature in `webhook-signature`).",
+        ),
+    )
     createdAt = Timestamp(source="created_at")
     updatedAt = Timestamp(source="updated_at")
+
+    @staticmethod
+    def previous_secret_expires_at(endpoint: models.WebhookEndpoint) -> Any:
+        return Timestamp().render_value(endpoint.overlap_until(timezone.now()))
 
 
 class WebhookEndpointCreated(WebhookEndpoint):
@@ -32,6 +46,16 @@ class WebhookEndpointCreated(WebhookEndpoint):
 
 class WebhookSecret(Output):
     secret = Text(help_text="The new `whsec_…` secret, shown only here.")
+    previousSecretExpiresAt = Computed(
+        "previous_secret_expires_at",
+        Timestamp(
+            allow_null=True, help_text="Until when the old secret also signs; null: not at all."
+        ),
+    )
+
+    @staticmethod
+    def previous_secret_expires_at(rotated: Any) -> Any:
+        return Timestamp().render_value(rotated.endpoint.overlap_until(timezone.now()))
 
 
 class WebhookDelivery(Output):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -99,11 +101,27 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
-def endpoint_secret_rotate(*, endpoint: WebhookEndpoint) -> EndpointWithSecret:
-    """Replace the secret at once; attempts from now on are signed with the new one."""
+def endpoint_secret_rotate(
+    *, endpoint: WebhookEndpoint, overlap_seconds: int | None = None
+) -> EndpointWithSecret:
+    """A new secret. Attempts from now on are signed with it and, for ``overlap_seconds``
+    (default ``PATCHBAY_WEBHOOK_SECRET_OVERLAP_SECONDS``; 0 cuts the old one at once),
+    with the secret it replaces too, so the receiver can switch over without dropping a
+    delivery. Rotating again during an overlap drops the oldest secret: two sign at most.
+    """
+    if overlap_seconds is None:
+        overlap_seconds = settings.PATCHBAY_WEBHOOK_SECRET_OVERLAP_SECONDS
     secret = secret_generate()
+    if overlap_seconds > 0:
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = timezone.now() + timedelta(seconds=overlap_seconds)
+    else:
+        endpoint.previous_secret = None
+        endpoint.previous_secret_expires_at = None
     endpoint.secret = secret
-    endpoint.save(update_fields=["secret", "updated_at"])
+    endpoint.save(
+        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+    )
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
 
 

@@ -5,7 +5,10 @@ the receiver to de-duplicate), ``webhook-timestamp`` (unix seconds of this
 attempt) and ``webhook-signature: v1,<base64 HMAC-SHA256>`` over
 ``"{id}.{timestamp}.{body}"``, keyed by the base64-decoded part of the secret
 after ``whsec_``. The timestamp is signed so a captured request cannot be
-replayed later than the receiver's tolerance.
+replayed later than the receiver's tolerance. While a rotated secret's overlap
+lasts, the header holds one signature per secret, space-separated
+(``v1,<new> v1,<old>``), as the standard allows: a receiver that knows either
+secret verifies the delivery.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -37,11 +41,16 @@ def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def headers(*, secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(
+    *, secrets: Sequence[str], message_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The three headers of one attempt, signed with each of ``secrets`` in turn."""
+    signatures = [
+        sign(secret=secret, message_id=message_id, timestamp=timestamp, body=body)
+        for secret in secrets
+    ]
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(
-            secret=secret, message_id=message_id, timestamp=timestamp, body=body
-        ),
+        "webhook-signature": " ".join(signatures),
     }

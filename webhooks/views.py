@@ -13,7 +13,7 @@ from core.api import require_no_body
 from core.openapi import LIST, READ, WRITE, responses
 from organisations.tenancy import OrganisationScopedViewSet
 from webhooks import outputs
-from webhooks.inputs import WebhookEndpointCreate, WebhookEndpointUpdate
+from webhooks.inputs import WebhookEndpointCreate, WebhookEndpointUpdate, WebhookSecretRotate
 from webhooks.models import WebhookEndpoint
 from webhooks.selectors import delivery_get, delivery_list, endpoint_list
 from webhooks.services import (
@@ -97,14 +97,15 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
 
     @extend_schema(
         operation_id="webhooks_rotate_secret",
-        request=None,
+        request=WebhookSecretRotate,
         responses=responses({200: outputs.WebhookSecret}, *READ),
-        description="Replace the signing secret at once; the new one is shown only here.",
+        description="A new signing secret, shown only here. The old one keeps signing "
+        "beside it (a second signature in `webhook-signature`) for `overlapSeconds`.",
     )
     def rotate_secret(self, request: Request, organisation_id: str, webhook_id: str) -> Response:
         endpoint = self._endpoint()
-        require_no_body(request)
-        rotated = endpoint_secret_rotate(endpoint=endpoint)
+        values = WebhookSecretRotate.parse(request.data if request.body else {})
+        rotated = endpoint_secret_rotate(endpoint=endpoint, **values)
         return Response(
             outputs.WebhookSecret.render(rotated), headers={"Cache-Control": "no-store"}
         )

@@ -43,6 +43,7 @@ def test_it_creates_an_endpoint_and_shows_the_secret_once(alice, assert_no_secre
         "description": "CRM sync",
         "events": ["connection.created"],
         "active": True,
+        "previousSecretExpiresAt": None,
         "createdAt": body["createdAt"],
         "updatedAt": body["updatedAt"],
     }
@@ -102,7 +103,7 @@ def test_it_rotates_the_secret_and_shows_the_new_one_once(alice, assert_no_secre
     response = alice.client.post(alice.url(f"webhooks/{created['id']}/rotate-secret"))
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
-    assert list(response.json()) == ["secret"]
+    assert list(response.json()) == ["secret", "previousSecretExpiresAt"]
     new = response.json()["secret"]
     assert new.startswith("whsec_")
     assert new != created["secret"]

@@ -133,9 +133,9 @@ def test_a_replayed_delivery_fails_once_the_tolerance_has_passed(alice, receiver
     assert verify_webhook(secret, fresh, got.body)
 
 
-def test_after_rotation_deliveries_are_signed_with_the_new_secret(alice, receiver) -> None:
+def test_a_rotation_without_overlap_signs_with_the_new_secret_only(alice, receiver) -> None:
     endpoint, old_secret = make_endpoint(alice.organisation, receiver.url)
-    new_secret = endpoint_secret_rotate(endpoint=endpoint).secret
+    new_secret = endpoint_secret_rotate(endpoint=endpoint, overlap_seconds=0).secret
     assert new_secret != old_secret
     event_emit(organisation=alice.organisation, type="connection.created", data={})
     deliver_due()
