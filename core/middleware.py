@@ -105,6 +105,7 @@ class ApiErrorShapeMiddleware:
         refusal(logger, code, reason=type(exc).__name__, method=request.method)
         return _error(status, code, message)
 
+
 # The proxy takes bodies up to its own limit (PATCHBAY_PROXY_MAX_BODY_BYTES), read in chunks.
 _PROXY_PATH = re.compile(r"^/api/v2/o/[^/]+/connections/[^/]+/proxy/")
 
