@@ -104,6 +104,13 @@ class ProxyView(OrganisationScopedMixin):
     def default_response_headers(self) -> dict[str, str]:
         return {}  # no Allow or Vary of DRF's on the upstream's answer
 
+    def options(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Patchbay's own answer, as on every API route (the proxy relays the methods of
+        SPEC §9.1 only), with the ``Allow`` the upstream's answers do without."""
+        response = super().options(request, *args, **kwargs)
+        response["Allow"] = ", ".join(self.allowed_methods)
+        return response
+
     def _proxy(self, request: Request, connection_id: str, path: str) -> Any:
         connection = connection_get(organisation=self.organisation, connection_id=connection_id)
         django_request = request._request

@@ -98,6 +98,7 @@ def _variant(kind: str) -> type[_AuthSchemeConfig]:
             Verification,
             required=False,
             allow_null=True,
+            null_message=None,  # null is "not configured", as the output says it
             help_text="SPEC §9.2: the request that checks a connection's credentials.",
         ),
         # On input the typed key may be omitted (`{}`); on output it is always present.

@@ -682,6 +682,7 @@ def test_the_check_refuses_what_is_not_documented(doc, alice):
     assert not validator.is_valid({"items": body["items"]})
     assert not validator.is_valid({**body, "pageInfo": {"hasNextPage": "no", "endCursor": None}})
     item = {"id": "x", "organisationId": "y", "url": "u", "description": "", "events": [],
-            "active": True, "createdAt": "t", "updatedAt": "t"}  # fmt: skip
+            "active": True, "previousSecretExpiresAt": None,
+            "createdAt": "t", "updatedAt": "t"}  # fmt: skip
     assert validator.is_valid({**body, "items": [item]})
     assert not validator.is_valid({**body, "items": [{**item, "secret": "whsec_x"}]})
