@@ -53,7 +53,7 @@ def organisation_for(request: Request, organisation_id: str) -> Organisation:
 
 
 class IsApiKeyOrStaff(permissions.BasePermission):
-    """API keys, or staff operators signed in to the admin (browsable API)."""
+    """API keys, or staff operators signed in to the admin (their session works on the API)."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
