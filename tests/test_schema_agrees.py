@@ -71,7 +71,7 @@ def test_a_null_list_of_configs_is_refused(alice):
 
 def test_objects_and_lists_that_refuse_null_are_not_nullable_in_the_document(alice):
     schemas = _schemas(alice.client)
-    write = schemas["ConnectionWriteRequest"]["properties"]
+    write = schemas["ConnectionCreateRequest"]["properties"]
     assert "nullable" not in write["credentials"]
     assert schemas["AuthSchemeConfigBasicAuthRequest"]["properties"]["basicAuth"] == {
         "$ref": "#/components/schemas/BasicAuthSettingsRequest"
@@ -85,7 +85,7 @@ def test_a_null_connection_template_id_is_accepted_and_documented_so(alice):
     body = {"name": "c", "systemId": str(connector.pk), "connectionTemplateId": None}
     response = alice.client.post(alice.url("connections"), body, format="json")
     assert response.status_code == 201, response.json()
-    write = _schemas(alice.client)["ConnectionWriteRequest"]["properties"]
+    write = _schemas(alice.client)["ConnectionCreateRequest"]["properties"]
     assert write["connectionTemplateId"]["nullable"] is True
     assert "nullable" not in write["name"]  # required: null is refused
     response = alice.client.post(alice.url("connections"), {**body, "name": None}, format="json")
