@@ -16,8 +16,9 @@ OWN = "http://127.0.0.1:8765/app/callback"
 
 
 @pytest.fixture
-def caught(alice, provider, wired):  # noqa: F811
+def caught(alice, provider, wired, settings):  # noqa: F811
     """A flow whose redirect the caller's backend caught itself: its code and state."""
+    settings.PATCHBAY_ALLOW_LOOPBACK_REDIRECTS = True  # OWN is a loopback URL (DEBUG's rule)
     connector, _, credential = wired
     provider.application.redirect_uris += f" {OWN}"
     provider.application.save()
