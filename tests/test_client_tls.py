@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import time
 
 import pytest
 
@@ -71,6 +72,9 @@ def test_the_server_refuses_a_certificate_another_ca_signed(pki, server):
         )
     assert excinfo.value.kind == "connection"
     assert server.seen == []
+    deadline = time.monotonic() + 5  # the server thread records its refusal a moment later
+    while not server.refused and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert server.refused
 
 
