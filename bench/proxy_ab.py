@@ -105,13 +105,7 @@ def main() -> None:
     port, upstream_port = load._free_port(), load._free_port()
     env = run.bench_env(port)
     os.environ.update(env)
-    run.recreate_database()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    run.fresh_database(env)
     ids = _seed(f"http://127.0.0.1:{upstream_port}/v1")
     auth = {"Authorization": f"Bearer {ids['key']}"}
     org = ids["organisation_id"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -108,13 +107,7 @@ def main() -> None:
     env = run.bench_env(run._free_port())
     env["PATCHBAY_ENCRYPTION_KEYS"] = OLD
     os.environ.update(env)
-    run.recreate_database()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    run.fresh_database(env)
     import django
 
     django.setup()

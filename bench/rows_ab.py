@@ -52,13 +52,7 @@ def main() -> None:
     ports = {"core.rows": run._free_port(), "ORM": run._free_port()}
     env = run.bench_env(ports["core.rows"])
     os.environ.update(env)
-    run.recreate_database()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    run.fresh_database(env)
     ctx = run.seed()
 
     from bench.scenarios_embed import embed_scenarios

@@ -77,6 +77,17 @@ def recreate_database() -> None:
         conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
+def fresh_database(env: dict[str, str]) -> None:
+    """A new, migrated benchmark database for the settings in ``env``."""
+    recreate_database()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
 Scenario = tuple[str, Callable[[], Request]]
 SCENARIO_FACTORIES: list[Callable[[dict[str, Any]], list[Scenario]]] = []
 
@@ -222,13 +233,7 @@ def main() -> None:
     port = _free_port()
     env = bench_env(port)
     os.environ.update(env)
-    recreate_database()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    fresh_database(env)
     ctx = seed()
     ctx["port"] = port
 
