@@ -64,7 +64,7 @@ class Side:
     def __init__(self, label: str, checkout: Path, workers: int) -> None:
         self.label, self.checkout, self.workers = label, checkout, workers
         self.port = run._free_port()
-        self.db = f"patchbay_compare_{label}"
+        self.db = f"patchbay_compare_{label}_{os.getpid()}"
         self.env = {**run.bench_env(self.port), "COMPARE_PORT": str(self.port)}
         self.env["DATABASE_URL"] = f"{run.SERVER_URL.rsplit('/', 1)[0]}/{self.db}"
         self.setup: subprocess.Popen[str] | None = None
@@ -116,6 +116,7 @@ class Side:
         if self.setup is not None and self.setup.stdin is not None:
             self.setup.stdin.close()
             self.setup.wait(timeout=30)
+        run.drop_database(self.db)
 
 
 def main() -> None:

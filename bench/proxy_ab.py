@@ -4,10 +4,11 @@ the upstream, in one run (SPEC §9.1, issue 11's performance targets).
 
     .venv/bin/python bench/proxy_ab.py [--seconds 4] [--rounds 3] [--concurrency 4]
 
-Seeds like ``bench/run.py`` into a database of its own (``patchbay_bench_proxy``, or
-``BENCH_DB_NAME``): an organisation, its API key, and two connections to one loopback
-upstream (``bench/upstream_app.py`` under its own gunicorn, 1 KB of JSON), one with an
-api-key credential and one with an OAuth 2.0 token (fresh, so no refresh is measured).
+Seeds like ``bench/run.py`` into a database of its own (``patchbay_bench_proxy_<pid>``,
+or ``BENCH_DB_NAME``; dropped at the end): an organisation, its API key, and two
+connections to one loopback upstream (``bench/upstream_app.py`` under its own gunicorn,
+1 KB of JSON), one with an api-key credential and one with an OAuth 2.0 token (fresh, so
+no refresh is measured).
 Patchbay runs under gunicorn with sync workers. Each round drives the upstream directly,
 then each proxied connection, then Patchbay's authenticated no-op (``GET /o/{id}``, its
 floor for any API call), ``--concurrency`` keep-alive clients each; ratios are taken
@@ -21,8 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,13 +32,7 @@ sys.path.insert(0, str(ROOT))
 import bench.load as load  # noqa: E402
 import bench.run as run  # noqa: E402
 
-run.DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_bench_proxy")
-
-
-def _gunicorn(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers), "--worker-class", "sync", "--log-level", "warning"]
-    return subprocess.Popen(command, cwd=ROOT, env=env)
+run.DB_NAME = run.database_name("bench_proxy")
 
 
 def _seed(upstream_url: str) -> dict[str, Any]:
@@ -120,8 +113,8 @@ def main() -> None:
         "proxied GET (oauth2)": (port, proxied("oauth2")),
         "no-op GET /o/{id}": (port, lambda: load.Request("GET", f"/api/v2/o/{org}", headers=auth)),
     }
-    upstream = _gunicorn("bench.upstream_app", upstream_port, env, 1)
-    patchbay = _gunicorn("config.wsgi", port, env, args.workers)
+    upstream = run.gunicorn("bench.upstream_app", upstream_port, env, 1)
+    patchbay = run.gunicorn("config.wsgi", port, env, args.workers)
     try:
         load.wait_for(port, patchbay)
         throughput = {name: load.Result(name) for name in targets}
@@ -141,21 +134,26 @@ def main() -> None:
     direct = throughput["direct GET upstream"]
     print(
         f"\nPatchbay: gunicorn {args.workers} sync workers; upstream: gunicorn 1 sync worker; "
-        f"{args.concurrency} clients for req/s, 1 for latency; {args.rounds} x {args.seconds:g} s; "
-        f"PostgreSQL; {os.cpu_count()} cores\n"
+        f"{args.concurrency} client processes for req/s, 1 for latency; "
+        f"{args.rounds} x {args.seconds:g} s\n{load.machine_description(run.postgres_version())}"
+        "\neach figure: median (min-max) over rounds\n"
     )
-    print(
-        f"{'':<24}{'req/s':>8}{'ratio':>8}{'range':>12}{'p50 ms':>9}{'added p50':>11}{'errors':>8}"
-    )
+    print(f"{'':<24}{'req/s':>16}{'ratio':>18}{'p50 ms':>20}{'added p50 ms':>21}{'errors':>7}")
+    direct_p50 = latency["direct GET upstream"].per_round_p50
     for name in targets:
         r = throughput[name]
         ratios = load.round_ratios(r.per_round, direct.per_round)
-        added = latency[name].pct(0.5) - latency["direct GET upstream"].pct(0.5)
+        p50 = latency[name].per_round_p50
+        added = [mine - theirs for mine, theirs in zip(p50, direct_p50, strict=True)]
         print(
-            f"{name:<24}{r.rps:>8.0f}{statistics.median(ratios):>8.2f}"
-            f"{min(ratios):>6.2f}-{max(ratios):<5.2f}{latency[name].pct(0.5):>9.2f}"
-            f"{added:>11.2f}{r.errors + latency[name].errors:>8}"
+            f"{name:<24}{_triple(r.per_round, 0):>16}{_triple(ratios, 2):>18}"
+            f"{_triple(p50, 2):>20}{_triple(added, 2):>21}{r.errors + latency[name].errors:>7}"
         )
+
+
+def _triple(values: list[float], digits: int) -> str:
+    low, mid, high = load.spread(values)
+    return f"{mid:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
     .venv/bin/python bench/rotation.py                  # 100,000 credentials
     .venv/bin/python bench/rotation.py --rows 20000 --baseline-rows 5000
 
-Seeds a fresh PostgreSQL database (``BENCH_DB_NAME``, default ``patchbay_rotation``)
-with ``--rows`` credentials sealed under an old key (written in bulk, already sealed),
+Seeds a fresh PostgreSQL database (``BENCH_DB_NAME``, default ``patchbay_rotation_<pid>``,
+dropped at the end) with ``--rows`` credentials sealed under an old key (written in
+bulk, already sealed),
 then, with the ring ``new,old``:
 
 1. the previous algorithm (one ORM ``save()`` per row, kept here as the baseline) over
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import bench.run as run  # noqa: E402
 
-run.DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_rotation")
+run.DB_NAME = run.database_name("rotation")
 OLD = "old:" + base64.b64encode(b"o" * 32).decode()
 NEW = "new:" + base64.b64encode(b"n" * 32).decode()
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import bench.run as run  # noqa: E402
 from bench import load  # noqa: E402
 
-run.DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_rows_ab")
+run.DB_NAME = run.database_name("rows_ab")
 
 
 def _gunicorn(port: int, env: dict[str, str], config: str | None) -> subprocess.Popen[bytes]:

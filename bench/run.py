@@ -1,17 +1,20 @@
 #!/usr/bin/env python
-"""Patchbay benchmark: gunicorn on PostgreSQL, measured from a second process.
+"""Patchbay benchmark: gunicorn on PostgreSQL, driven by client processes of its own.
 
-    make bench                      # or: .venv/bin/python bench/run.py --seconds 10
+    make bench                      # writes README's table too (--readme README.md)
+    .venv/bin/python bench/run.py --seconds 5 --rounds 3 [--only NAME]
 
-Starts gunicorn against a fresh PostgreSQL database (``patchbay_bench``, or
+Picks a free port and a database of its own (``patchbay_bench_<pid>``, or
 ``BENCH_DB_NAME``, on the server in ``BENCH_DATABASE_URL``, default the local one),
-seeds an organisation,
-API key, connector and a connection with five credentials, then measures
-requests/second and p50/p99 latency for each scenario beside an authenticated
-no-op endpoint (``GET /api/v2/o/{id}``) on the same server. In every round each
-scenario runs right after a run of the no-op, and its ratio is taken against that
-run, so drift on a busy machine hits both sides of a pair alike; the table shows
-the median of those ratios and their range.
+migrates it, seeds an organisation, API key, connector and a connection with five
+credentials, and serves ``bench/wsgi.py`` under gunicorn (sync workers): Patchbay, and
+on the same server a bare WSGI app (``/__bench/bare``), the floor any request can reach.
+``--concurrency`` closed-loop clients, each a process of its own (``bench/load.py``),
+measure requests/second and p50/p99 latency for each scenario beside an authenticated
+no-op endpoint (``GET /api/v2/o/{id}``). In every round each scenario runs right after
+a run of the no-op, and its ratio is taken against that run, so drift on a busy machine
+hits both sides of a pair alike. Every figure is printed as the median over at least
+three rounds with their min and max; the database is dropped at the end.
 
 Query counts are checked by the test suite (django_assert_max_num_queries),
 not here; this script measures time only.
@@ -20,11 +23,11 @@ not here; this script measures time only.
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -34,18 +37,29 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+BARE_PATH = "/__bench/bare"  # bench/wsgi.py
+
 from bench.load import (  # noqa: E402
     Request,
     Result,
     _free_port,
     drive,
+    machine_description,
     round_ratios,
+    spread,
     wait_for,
 )
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-# BENCH_DB_NAME: a database of its own, so that benches can run beside each other.
-DB_NAME = os.environ.get("BENCH_DB_NAME", "patchbay_bench")
+
+
+def database_name(label: str) -> str:
+    """A database of this run's own (``BENCH_DB_NAME`` if set): benches run beside each
+    other, and beside other engineers' runs, without meeting."""
+    return os.environ.get("BENCH_DB_NAME") or f"patchbay_{label}_{os.getpid()}"
+
+
+DB_NAME = database_name("bench")
 
 
 def bench_env(port: int) -> dict[str, str]:
@@ -69,16 +83,35 @@ def bench_env(port: int) -> dict[str, str]:
     }
 
 
-def recreate_database() -> None:
+def _admin(sql: str) -> None:
     import psycopg
 
     with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+        conn.execute(sql)
+
+
+def drop_database(name: str | None = None) -> None:
+    _admin(f"DROP DATABASE IF EXISTS {name or DB_NAME} WITH (FORCE)")
+
+
+def recreate_database() -> None:
+    """Create this run's database afresh; it is dropped again when the script exits."""
+    name = DB_NAME
+    drop_database(name)
+    _admin(f"CREATE DATABASE {name}")
+    atexit.register(drop_database, name)
+
+
+def postgres_version() -> str:
+    import psycopg
+
+    with psycopg.connect(SERVER_URL) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split(" ")[0] if row else "?"
 
 
 def fresh_database(env: dict[str, str]) -> None:
-    """A new, migrated benchmark database for the settings in ``env``."""
+    """A new, migrated benchmark database for the settings in ``env`` (dropped at exit)."""
     recreate_database()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
@@ -86,6 +119,15 @@ def fresh_database(env: dict[str, str]) -> None:
         env=env,
         check=True,
     )
+
+
+def gunicorn(
+    app: str, port: int, env: dict[str, str], workers: int, *extra: str
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving ``app`` on 127.0.0.1:``port`` with sync workers (or ``extra``)."""
+    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--worker-class", "sync", "--log-level", "warning"]
+    return subprocess.Popen([*command, *extra], cwd=ROOT, env=env)
 
 
 Scenario = tuple[str, Callable[[], Request]]
@@ -201,6 +243,7 @@ def core_scenarios(ctx: dict[str, Any]) -> list[Scenario]:
     ).encode()
     return [
         ("no-op GET /o/{id}", lambda: Request("GET", f"/api/v2/o/{org}", headers=auth)),
+        (BARE, lambda: Request("GET", BARE_PATH)),
         (
             "initialise",
             lambda: Request(
@@ -225,11 +268,17 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per scenario per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=4, help="client processes")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--only", default="", help="run only scenarios whose name contains this")
+    parser.add_argument(
+        "--readme", type=Path, help="also write the table into this README's benchmark block"
+    )
     args = parser.parse_args()
+    if args.rounds < 3:
+        parser.error("--rounds: at least 3, so that each figure has a min, median and max")
 
+    load_before = os.getloadavg()[0]
     port = _free_port()
     env = bench_env(port)
     os.environ.update(env)
@@ -237,28 +286,11 @@ def main() -> None:
     ctx = seed()
     ctx["port"] = port
 
-    gunicorn = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = gunicorn("bench.wsgi", port, env, args.workers)
     try:
-        wait_for(port, gunicorn)
+        wait_for(port, server)
         scenarios = [s for factory in SCENARIO_FACTORIES for s in factory(ctx)]
-        scenarios = [s for s in scenarios if args.only in s[0] or s[0].startswith("no-op")]
+        scenarios = [s for s in scenarios if args.only in s[0] or s[0] in FLOORS]
         results = {name: Result(name) for name, _ in scenarios}
         for name, make in scenarios:  # warm up every worker and connection pool
             drive(port, make, 1.0, args.concurrency, Result(name))
@@ -276,31 +308,43 @@ def main() -> None:
         for hook in POST_HOOKS:
             hook(ctx)
     finally:
-        gunicorn.send_signal(signal.SIGTERM)
-        gunicorn.wait(timeout=30)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
 
-    print(
-        f"\ngunicorn {args.workers} sync workers, {args.concurrency} clients, "
-        f"{args.rounds} x {args.seconds:g} s per scenario, PostgreSQL, {os.cpu_count()} cores"
-    )
-    print(
-        "ratio: the median over rounds of (scenario req/s / req/s of the no-op run just"
-        " before it); range: the lowest and highest of those\n"
-    )
-    print(
-        f"{'scenario':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'ratio':>8}{'range':>13}"
-    )
-    for name, _ in scenarios:
-        r = results[name]
-        ratios = round_ratios(r.per_round, paired[name]) if name != baseline_name else [1.0]
-        spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
-        print(
-            f"{name:<36}{r.rps:>9.0f}{r.pct(0.5):>9.2f}{r.pct(0.99):>9.2f}{r.errors:>8}"
-            f"{statistics.median(ratios) if ratios else float('nan'):>8.2f}{spread:>13}"
+    from bench import report
+
+    rows = [
+        report.Row(
+            name,
+            results[name],
+            round_ratios(results[name].per_round, paired[name])
+            if name != baseline_name
+            else [1.0] * args.rounds,
         )
-    for line in EXTRA_LINES:
-        print(line)
+        for name, _ in scenarios
+    ]
+    bare = next((row for row in rows if row.name == BARE), None)
+    floor_line = ""
+    if bare is not None:
+        low, mid, high = spread([1 / r for r in bare.ratios])
+        floor_line = (
+            f"cheapest authenticated endpoint ({baseline_name}) / bare WSGI app on the same "
+            f"gunicorn: {mid:.2f} (range {low:.2f}-{high:.2f}; target >= 0.30)"
+        )
+    setup = (
+        f"gunicorn {args.workers} sync workers, {args.concurrency} client processes, "
+        f"{args.rounds} rounds x {args.seconds:g} s per scenario"
+    )
+    machine = machine_description(postgres_version(), load_before)
+    text = report.text(rows, setup, machine, [floor_line, *EXTRA_LINES])
+    print(text)
+    if args.readme:
+        report.write_readme(args.readme, report.markdown(rows, setup, machine, floor_line), text)
+
+
+BARE = "bare WSGI app (same gunicorn)"
+# Always run, whatever --only says: the floor every ratio is taken against, and the bare app.
+FLOORS = ("no-op GET /o/{id}", BARE)
 
 
 # Later scenarios (embed, token lifecycle) can append figures that are not req/s.

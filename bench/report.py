@@ -1,0 +1,83 @@
+"""The tables of ``bench/run.py``: text for the terminal, and Markdown for README's
+benchmark block, written between its markers by ``--readme`` (``make bench`` does).
+
+Every figure is per round: its median with the lowest and highest round beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.load import Result, spread
+
+START = "<!-- bench/run.py: start (make bench rewrites this block) -->"
+END = "<!-- bench/run.py: end -->"
+
+
+@dataclass
+class Row:
+    name: str
+    result: Result
+    ratios: list[float]  # per round, against the no-op run paired with it
+
+    def figures(self) -> list[tuple[float, float, float]]:
+        r = self.result
+        return [spread(r.per_round), spread(r.per_round_p50), spread(r.per_round_p99)]
+
+
+def _triple(values: tuple[float, float, float], digits: int) -> str:
+    low, mid, high = values
+    return f"{mid:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+
+
+def text(rows: list[Row], setup: str, machine: str, extra: list[str]) -> str:
+    lines = [
+        "",
+        setup,
+        machine,
+        "each figure: median (min-max) over rounds; ratio: scenario req/s over the no-op's "
+        "run just before it",
+        "",
+        f"{'scenario':<34}{'req/s':>20}{'p50 ms':>20}{'p99 ms':>22}{'errors':>7}{'ratio':>20}",
+    ]
+    for row in rows:
+        rps, p50, p99 = row.figures()
+        lines.append(
+            f"{row.name:<34}{_triple(rps, 0):>20}{_triple(p50, 2):>20}{_triple(p99, 2):>22}"
+            f"{row.result.errors:>7}{_triple(spread(row.ratios), 2):>20}"
+        )
+    lines += [line for line in extra if line]
+    return "\n".join(lines)
+
+
+def markdown(rows: list[Row], setup: str, machine: str, floor: str) -> str:
+    out = [
+        f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {setup}.",
+        f"Machine: {machine}.",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | errors | ratio to the no-op |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        rps, p50, p99 = row.figures()
+        out.append(
+            f"| {row.name} | {_triple(rps, 0)} | {_triple(p50, 2)} | {_triple(p99, 2)} "
+            f"| {row.result.errors} | {_triple(spread(row.ratios), 2)} |"
+        )
+    if floor:
+        out += ["", floor[0].upper() + floor[1:] + "."]
+    return "\n".join(out)
+
+
+def write_readme(path: Path, table: str, full_text: str) -> None:
+    """Replace what lies between README's markers with this run's table and full output."""
+    readme = path.read_text()
+    if START not in readme or END not in readme:
+        raise SystemExit(f"{path} has no benchmark block ({START} ... {END}).")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    block = f"{START}\n{table}\n\nThe whole output of that run:\n\n```text{full_text}\n```\n{END}"
+    path.write_text(head + block + tail)
+    print(f"\nwrote the table into {path}")
