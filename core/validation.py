@@ -143,6 +143,19 @@ def clean_choice(
     return value
 
 
+def check_list(
+    value: Any, path: str, problems: Problems, *, max_items: int, of: str = "strings"
+) -> list[Any] | None:
+    """``value`` if it is a list of at most ``max_items`` items, else None (problem noted)."""
+    if not isinstance(value, list):
+        problems.add(path, f"Must be a list of {of}.")
+        return None
+    if len(value) > max_items:
+        problems.add(path, f"Must have at most {max_items} items.")
+        return None
+    return value
+
+
 def clean_string_list(
     value: Any,
     path: str,
@@ -155,11 +168,7 @@ def clean_string_list(
 ) -> list[str] | None:
     if value is None:
         return None
-    if not isinstance(value, list):
-        problems.add(path, "Must be a list of strings.")
-        return None
-    if len(value) > max_items:
-        problems.add(path, f"Must have at most {max_items} items.")
+    if check_list(value, path, problems, max_items=max_items) is None:
         return None
     out: list[str] = []
     for index, item in enumerate(value):
