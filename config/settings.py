@@ -76,6 +76,19 @@ PATCHBAY_PROXY_MAX_RESPONSE_BYTES = env.int(
     "PATCHBAY_PROXY_MAX_RESPONSE_BYTES", default=50 * 1024 * 1024
 )
 PATCHBAY_PROXY_DEADLINE_SECONDS = env.float("PATCHBAY_PROXY_DEADLINE_SECONDS", default=60.0)
+# Internal consumers' JWT id_tokens (SPEC §11, organisations/idp.py): the IdP whose
+# tokens are accepted (unset: JWTs are refused), the audience they must carry and the
+# claim that names the organisation. The key set is used for an hour before it is
+# fetched again, and an IdP request gets at most this many seconds.
+PATCHBAY_IDP_ISSUER = env.str("PATCHBAY_IDP_ISSUER", default="")
+PATCHBAY_IDP_AUDIENCE = env.str("PATCHBAY_IDP_AUDIENCE", default="")
+PATCHBAY_IDP_ORGANISATION_CLAIM = env.str("PATCHBAY_IDP_ORGANISATION_CLAIM", default="org_id")
+PATCHBAY_IDP_JWKS_MAX_AGE_SECONDS = env.int("PATCHBAY_IDP_JWKS_MAX_AGE_SECONDS", default=3600)
+PATCHBAY_HTTP_IDP_DEADLINE = env.float("PATCHBAY_HTTP_IDP_DEADLINE_SECONDS", default=5.0)
+if PATCHBAY_IDP_ISSUER and not PATCHBAY_IDP_AUDIENCE:
+    raise ImproperlyConfigured(
+        "PATCHBAY_IDP_AUDIENCE is required with PATCHBAY_IDP_ISSUER: which tokens are for us?"
+    )
 # Demo mode: serve the demo OAuth 2.0 provider from this process (make run).
 PATCHBAY_DEMO = env.bool("PATCHBAY_DEMO", default=False)
 # Where `manage.py demo` keeps the demo API key (owner-only), beside the dev .env.
@@ -323,6 +336,7 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "organisations.authentication.ApiKeyAuthentication",
+        "organisations.idp_authentication.IdTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

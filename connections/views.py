@@ -18,7 +18,7 @@ from connections.services import connection_create, connection_delete, connectio
 from connections.verification import connection_verify
 from core.openapi import LIST, READ, WRITE, responses
 from credentials import outputs as credential_outputs
-from organisations.authentication import ApiKeyPrincipal
+from organisations.authentication import OrganisationCaller
 from organisations.tenancy import OrganisationScopedMixin, OrganisationScopedViewSet
 
 _CALLBACK_QUERY = [
@@ -102,9 +102,11 @@ class GrantTokenView(OrganisationScopedMixin):
         )
 
 
-class IsApiKey(permissions.BasePermission):
+class IsOrganisationCaller(permissions.BasePermission):
+    """An API key or an IdP's id_token: a caller that acts for one organisation."""
+
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return isinstance(request.user, ApiKeyPrincipal)
+        return isinstance(request.user, OrganisationCaller)
 
 
 class CallbackApiView(APIView):
@@ -114,7 +116,7 @@ class CallbackApiView(APIView):
     ``invalid_state`` and stays usable.
     """
 
-    permission_classes = [IsApiKey]
+    permission_classes = [IsOrganisationCaller]
     rate_limit_scope = "callback"  # core.ratelimit: per organisation, beside per address
 
     @extend_schema(
@@ -136,7 +138,7 @@ class CallbackApiView(APIView):
     )
     def get(self, request: Request) -> Response:
         params = oauth.callback_params_parse(request.query_params.lists())
-        assert isinstance(request.user, ApiKeyPrincipal)
+        assert isinstance(request.user, OrganisationCaller)
         outcome = oauth.authorisation_complete(params, organisation=request.user.organisation)
         return Response(
             credential_outputs.Credential.render(outcome.credential),

@@ -119,10 +119,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response = drf_exception_handler(exc, context)
         if response is None:  # pragma: no cover - DRF handles every APIException
             return None
-        code = _STATUS_CODES.get(response.status_code, "error")
+        code = getattr(exc, "error_code", None) or _STATUS_CODES.get(response.status_code, "error")
         detail = exc.detail
         message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
         response.data = {"code": code, "message": message}
+        if getattr(exc, "www_authenticate", None):  # DRF's header names the first scheme only
+            response["WWW-Authenticate"] = exc.www_authenticate  # type: ignore[attr-defined]
+        if getattr(exc, "retry_after_seconds", None):
+            response["Retry-After"] = str(exc.retry_after_seconds)  # type: ignore[attr-defined]
         return response
     return None
 

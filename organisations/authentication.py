@@ -1,4 +1,9 @@
-"""``Authorization: Bearer <api key>`` for the REST API (SPEC §3).
+"""``Authorization: Bearer <api key>`` (SPEC §3) and ``Authorization: Bearer <JWT
+id_token>`` (SPEC §11) for the REST API.
+
+The two are told apart at no cost to API keys: a key starts with ``pb_`` and has no
+dot; only a token with exactly two dots and no ``pb_`` is handed to
+``organisations.idp_authentication``.
 
 Every refusal is logged (``core.logs.refusal``, code ``unauthenticated``) with the key's
 prefix and id when known — never the key: a malformed, unknown, wrong, revoked key or a
@@ -17,6 +22,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from core.jwt_verify import looks_like_jwt
 from core.logs import INFO, WARNING, refusal
 from organisations.keys import KEY_PREFIX, api_key_matches, split_key
 from organisations.models import ApiKey, Organisation
@@ -27,20 +33,37 @@ QUERY_KEY_NAMES = frozenset({"api_key", "apikey", "key", "access_token", "token"
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class ApiKeyPrincipal:
-    """``request.user`` for API-key callers: the organisation the key belongs to."""
-
-    api_key: ApiKey
+class OrganisationCaller:
+    """``request.user`` for a caller that acts for one organisation (an API key, an IdP's
+    id_token): it may use that organisation's paths and no other."""
 
     is_authenticated = True
     is_anonymous = False
     is_staff = False
+    is_superuser = False
     is_active = True
 
     @property
     def organisation(self) -> Organisation:
+        raise NotImplementedError
+
+    def log_ids(self) -> dict[str, object]:
+        """What a refusal record names this caller by (never a secret)."""
+        raise NotImplementedError
+
+
+@dataclass
+class ApiKeyPrincipal(OrganisationCaller):
+    """``request.user`` for API-key callers: the organisation the key belongs to."""
+
+    api_key: ApiKey
+
+    @property
+    def organisation(self) -> Organisation:
         return self.api_key.organisation
+
+    def log_ids(self) -> dict[str, object]:
+        return {"api_key_prefix": self.api_key.prefix, "api_key_id": self.api_key.pk}
 
     @property
     def pk(self) -> str:
@@ -101,6 +124,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise
         if token is None:
             return None
+        if not token.startswith(KEY_PREFIX) and looks_like_jwt(token):
+            return None  # an id_token: IdTokenAuthentication's
         failure = exceptions.AuthenticationFailed("The API key is not valid.")
         prefix = split_key(token)
         if prefix is None:

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from core.errors import not_found
 from core.logs import WARNING, refusal
 from core.text import parse_uuid
-from organisations.authentication import ApiKeyPrincipal
+from organisations.authentication import OrganisationCaller
 from organisations.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -26,20 +26,19 @@ logger = logging.getLogger(__name__)
 def organisation_for(request: Request, organisation_id: str) -> Organisation:
     """The organisation named in the path, if the caller may act for it; else 404.
 
-    An API key used under another organisation's id is logged as a warning."""
+    An API key or id_token used under another organisation's id is logged as a warning."""
     wanted = parse_uuid(organisation_id)
     if wanted is None:
         raise not_found("organisation")
     user = request.user
-    if isinstance(user, ApiKeyPrincipal):
+    if isinstance(user, OrganisationCaller):
         if user.organisation.pk != wanted:
             refusal(
                 logger,
                 "not_found",
                 level=WARNING,
                 reason="another_organisation",
-                api_key_prefix=user.api_key.prefix,
-                api_key_id=user.api_key.pk,
+                **user.log_ids(),
                 organisation_id=user.organisation.pk,
                 requested_organisation_id=wanted,
             )
@@ -57,7 +56,7 @@ class IsApiKeyOrStaff(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
-        if isinstance(user, ApiKeyPrincipal):
+        if isinstance(user, OrganisationCaller):
             return True
         return bool(user and getattr(user, "is_staff", False) and getattr(user, "is_active", False))
 
