@@ -232,6 +232,29 @@ def clean_jwks(value: Any, path: str, problems: Problems) -> dict[str, Any] | No
     return {"keys": cleaned} if len(problems.fields) == before else None
 
 
+def published_keys(document: Any) -> list[dict[str, Any]]:
+    """The keys of a JWKS someone else publishes (an IdP's ``jwks_uri``) that
+    :func:`clean_jwk` accepts, each judged alone: the others (encryption keys, curves,
+    sizes or types Patchbay does not take, keys without a ``kid``) are left out instead of
+    failing the whole set. Members a published key may carry beyond the ones
+    :func:`clean_jwk` knows (Azure's ``issuer``, ``x5c`` chains) are dropped first; a
+    private member is kept, so that key is still refused. Of two keys with one ``kid``
+    the first is kept."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        return []
+    usable: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(document["keys"][: MAX_KEYS * 5]):
+        if isinstance(item, dict) and item.get("kty") in _KEY_MEMBERS:
+            keep = _KNOWN | set(_KEY_MEMBERS[item["kty"]]) | set(PRIVATE_MEMBERS)
+            item = {member: value for member, value in item.items() if member in keep}
+        jwk = clean_jwk(item, f"keys[{index}]", Problems())
+        if jwk is not None and jwk["kid"] not in seen:
+            seen.add(jwk["kid"])
+            usable.append(jwk)
+    return usable
+
+
 # --- Verifying tokens -------------------------------------------------------------------
 
 

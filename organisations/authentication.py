@@ -2,8 +2,8 @@
 id_token>`` (SPEC §11) for the REST API.
 
 The two are told apart at no cost to API keys: a key starts with ``pb_`` and has no
-dot; only a token with exactly two dots and no ``pb_`` is handed to
-``organisations.idp_authentication``.
+dot; only a token that starts with ``eyJ`` (a JSON header) and has exactly two dots is
+handed to ``organisations.idp_authentication``.
 
 Every refusal is logged (``core.logs.refusal``, code ``unauthenticated``) with the key's
 prefix and id when known — never the key: a malformed, unknown, wrong, revoked key or a
@@ -22,7 +22,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from core.jwt_verify import looks_like_jwt
+from core.jwks import looks_like_jwt
 from core.logs import INFO, WARNING, refusal
 from organisations.keys import KEY_PREFIX, api_key_matches, split_key
 from organisations.models import ApiKey, Organisation

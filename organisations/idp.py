@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from core import outbound
-from core.jwt_verify import KeySet, KeySetInvalid, SigningKey, parse_key_set
+from core.jwks import published_keys
 from core.logs import INFO, WARNING, refusal
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def fetch_key_document(issuer: str) -> dict[str, Any]:
 @dataclass
 class _Keys:
     issuer: str
-    key_set: KeySet | None = None
+    key_set: list[dict[str, Any]] | None = None  # public JWKs, as core.jwks cleans them
     fetched_at: float = float("-inf")
     refetched_at: float = float("-inf")
     failed_at: float = float("-inf")
@@ -131,12 +131,11 @@ def _cache() -> Any:
 
 
 def _adopt(state: _Keys, document: dict[str, Any], fetched_at: float) -> bool:
-    try:
-        state.key_set = parse_key_set(document, strict=False)
-    except KeySetInvalid as exc:
-        refusal(logger, "idp_unavailable", level=WARNING, reason="jwks_invalid", field=exc.field)
+    keys = published_keys(document)
+    if not keys:
+        refusal(logger, "idp_unavailable", level=WARNING, reason="jwks_no_usable_key")
         return False
-    state.fetched_at = fetched_at
+    state.key_set, state.fetched_at = keys, fetched_at
     return True
 
 
@@ -166,8 +165,8 @@ def _fetch(state: _Keys) -> None:
         timeout=int(settings.PATCHBAY_IDP_JWKS_MAX_AGE_SECONDS),
     )
     assert state.key_set is not None
-    kids = ",".join(sorted(state.key_set.kids))[:200] or None
-    logger.info("idp keys fetched: %d keys kids=%s", len(state.key_set.keys), kids)
+    kids = ",".join(sorted(jwk["kid"] for jwk in state.key_set))[:200]
+    logger.info("idp keys fetched: %d keys kids=%s", len(state.key_set), kids)
 
 
 def _current(issuer: str) -> _Keys:
@@ -212,16 +211,23 @@ def _refetch_allowed(state: _Keys) -> bool:
     return False
 
 
-def signing_key(kid: str | None) -> SigningKey | None:
-    """The IdP's key for ``kid``: from the cached set, else after one refetch if a refetch
-    is allowed now. None: no such key. :class:`IdpUnavailable`: no key set to judge by."""
-    issuer = settings.PATCHBAY_IDP_ISSUER
+def signing_keys() -> list[dict[str, Any]]:
+    """The IdP's public keys (JWKs), fetched or refreshed when due.
+    :class:`IdpUnavailable`: there is no key set to judge a token by."""
     with _lock:
-        state = _current(issuer)
-        assert state.key_set is not None
-        found = state.key_set.find(kid)
-        if found is not None or not _refetch_allowed(state):
-            return found
+        keys = _current(settings.PATCHBAY_IDP_ISSUER).key_set
+        assert keys is not None
+        return keys
+
+
+def signing_keys_refetched() -> list[dict[str, Any]] | None:
+    """After a token named a ``kid`` the keys lack: the IdP's keys fetched again, or None
+    when a refetch is not allowed now (one a minute) or brought nothing new."""
+    with _lock:
+        state = _current(settings.PATCHBAY_IDP_ISSUER)
+        before = state.key_set
+        if not _refetch_allowed(state):
+            return None
         if not _from_shared(state):
             try:
                 _fetch(state)
@@ -229,4 +235,4 @@ def signing_key(kid: str | None) -> SigningKey | None:
                 refusal(
                     logger, "idp_unavailable", level=INFO, reason="refetch_failed", cause=exc.reason
                 )
-        return state.key_set.find(kid)
+        return None if state.key_set == before else state.key_set

@@ -1,9 +1,10 @@
 """``Authorization: Bearer <JWT id_token>`` from the IdP, for internal consumers (SPEC §11).
 
-The token is verified by :func:`core.jwt_verify.verify_token` against the IdP's keys
-(:mod:`organisations.idp`): signature with an asymmetric algorithm, ``iss`` exactly
-``PATCHBAY_IDP_ISSUER``, ``aud`` containing ``PATCHBAY_IDP_AUDIENCE``, ``exp`` required,
-``nbf``/``iat``, 60 s leeway. The organisation is the one the claim
+The token is verified by :func:`core.jwks.jwt_verify` against the IdP's keys
+(:mod:`organisations.idp`; a ``kid`` they lack refetches them, at most once a minute):
+signature with an asymmetric algorithm the key allows, ``iss`` exactly
+``PATCHBAY_IDP_ISSUER``, ``aud`` containing ``PATCHBAY_IDP_AUDIENCE``, ``exp`` and
+``iat`` required, ``nbf``, 60 s leeway. The organisation is the one the claim
 ``PATCHBAY_IDP_ORGANISATION_CLAIM`` names (its id); the caller then acts for it exactly
 as one of its API keys would (others' paths are 404, ``organisations.tenancy``).
 
@@ -19,12 +20,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from core.auth_errors import InvalidToken, ServiceUnavailable
-from core.jwt_verify import TokenRejected, looks_like_jwt, valid_kid, verify_token
+from core.jwks import MAX_KID_CHARS, TokenRefused, jwt_verify, looks_like_jwt
 from core.logs import INFO, WARNING, refusal
 from core.text import parse_uuid
 from organisations import idp
@@ -67,6 +69,38 @@ class IdTokenPrincipal(OrganisationCaller):
         return f"id_token of {self.subject}"
 
 
+def _verified_claims(token: str) -> dict[str, Any]:
+    def verify(keys: list[dict[str, Any]]) -> dict[str, Any]:
+        return jwt_verify(
+            token,
+            keys,
+            audience=settings.PATCHBAY_IDP_AUDIENCE,
+            issuer=settings.PATCHBAY_IDP_ISSUER,
+            require=("exp", "iat"),
+        )
+
+    try:
+        return verify(idp.signing_keys())
+    except TokenRefused as exc:
+        if exc.reason not in ("unknown_kid", "no_kid"):
+            raise
+        refetched = idp.signing_keys_refetched()  # the IdP may have rotated its keys
+        if refetched is None:
+            raise
+        return verify(refetched)
+
+
+def _kid_for_log(token: str) -> str | None:
+    """The header's ``kid`` when it is a short printable string (it is the caller's)."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        return None
+    if isinstance(kid, str) and len(kid) <= MAX_KID_CHARS and kid.isascii() and kid.isprintable():
+        return kid
+    return None
+
+
 def _refuse(reason: str, message: str, **ids: object) -> InvalidToken:
     level = INFO if reason in _INFO_REASONS else WARNING
     refusal(logger, "invalid_token", level=level, reason=reason, **ids)
@@ -80,23 +114,10 @@ class IdTokenAuthentication(BaseAuthentication):
             return None  # ApiKeyAuthentication has judged it
         if not idp.configured():
             raise _refuse("idp_not_configured", "JWTs are not accepted: no IdP is configured.")
-        kid_seen: list[str] = []
-
-        def key_for(kid: str | None) -> Any:
-            if kid is not None:
-                kid_seen.append(kid)
-            return idp.signing_key(kid)
-
         try:
-            claims = verify_token(
-                token,
-                key_for=key_for,
-                audience=settings.PATCHBAY_IDP_AUDIENCE,
-                issuer=settings.PATCHBAY_IDP_ISSUER,
-            )
-        except TokenRejected as exc:
-            kid = kid_seen[0] if kid_seen and valid_kid(kid_seen[0]) else None
-            raise _refuse(exc.reason, exc.message, kid=kid) from None
+            claims = _verified_claims(token)
+        except TokenRefused as exc:
+            raise _refuse(exc.reason, exc.message, kid=_kid_for_log(token)) from None
         except idp.IdpUnavailable as exc:
             refusal(logger, "idp_unavailable", level=WARNING, reason=exc.reason)
             raise ServiceUnavailable(

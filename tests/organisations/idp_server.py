@@ -15,61 +15,45 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from tests.jwt_keys import SigningKey
 from tests.servers import in_thread
 
-_PUBLIC_JWK: dict[str, Any] = {
-    "RS256": jwt.algorithms.RSAAlgorithm,
-    "PS256": jwt.algorithms.RSAAlgorithm,
-    "ES256": jwt.algorithms.ECAlgorithm,
-    "EdDSA": jwt.algorithms.OKPAlgorithm,
-}
 
-
-@dataclass
-class Key:
-    kid: str
-    alg: str
-    private: Any
-
-    @classmethod
-    def make(cls, kid: str, alg: str = "RS256") -> Key:
-        if alg in ("RS256", "PS256"):
-            private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        elif alg == "ES256":
-            private = ec.generate_private_key(ec.SECP256R1())
-        else:
-            private = ed25519.Ed25519PrivateKey.generate()
-        return cls(kid=kid, alg=alg, private=private)
-
-    def public_jwk(self) -> dict[str, Any]:
-        jwk = json.loads(_PUBLIC_JWK[self.alg].to_jwk(self.private.public_key()))
-        return {**jwk, "kid": self.kid, "use": "sig", "alg": self.alg}
+def make_key(kid: str, alg: str = "RS256") -> SigningKey:
+    """A fresh key (``tests.jwt_keys.rsa_key`` reuses one RSA key per size)."""
+    if alg in ("RS256", "PS256"):
+        private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    elif alg == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+    else:
+        private = ed25519.Ed25519PrivateKey.generate()
+    return SigningKey(kid=kid, alg=alg, private=private)
 
 
 @dataclass
 class Idp:
     url: str
     audience: str = "patchbay"
-    keys: list[Key] = field(default_factory=list)
+    keys: list[SigningKey] = field(default_factory=list)
     jwks_requests: int = 0
     discovery_requests: int = 0
     misbehave: str = ""  # "", "slow", "huge", "html", "500"
+    extra_jwks: list[dict[str, Any]] = field(default_factory=list)  # published as they are
 
     @property
     def issuer(self) -> str:
         return self.url
 
-    def key(self, kid: str) -> Key:
+    def key(self, kid: str) -> SigningKey:
         return next(k for k in self.keys if k.kid == kid)
 
     def token(
         self,
         organisation_id: object,
         *,
-        key: Key | None = None,
+        key: SigningKey | None = None,
         headers: dict[str, Any] | None = None,
         claim: str = "org_id",
         **claims: Any,
@@ -88,12 +72,11 @@ class Idp:
         }
         payload.update(claims)
         payload = {k: v for k, v in payload.items() if v is not None}
-        return jwt.encode(
-            payload, key.private, algorithm=key.alg, headers={"kid": key.kid, **(headers or {})}
-        )
+        return key.sign(payload, **(headers or {}))
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [k.public_jwk() for k in self.keys]}
+        keys = [{**k.public_jwk, "use": "sig", "alg": k.alg} for k in self.keys]
+        return {"keys": [*keys, *self.extra_jwks]}
 
 
 def _handler(idp: Idp) -> type[BaseHTTPRequestHandler]:
@@ -143,7 +126,7 @@ def _handler(idp: Idp) -> type[BaseHTTPRequestHandler]:
 def serve_idp() -> Iterator[Idp]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     idp = Idp(url=f"http://127.0.0.1:{server.server_address[1]}")
-    idp.keys = [Key.make("rsa-1"), Key.make("ec-1", "ES256")]
+    idp.keys = [make_key("rsa-1"), make_key("ec-1", "ES256")]
     server.RequestHandlerClass = _handler(idp)
     server.daemon_threads = True
     with in_thread(server):

@@ -7,7 +7,6 @@ and JWKS over HTTP and signs real RS256, ES256, PS256 and EdDSA tokens.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from collections.abc import Iterator
@@ -20,7 +19,8 @@ from rest_framework.test import APIClient
 
 from connectors.models import Connector
 from organisations import idp as idp_keys
-from tests.organisations.idp_server import Idp, Key, serve_idp
+from tests.jwt_keys import b64url, hs256_with_public_key, unsigned
+from tests.organisations.idp_server import Idp, make_key, serve_idp
 
 CONNECTOR = {
     "name": "Made by a token",
@@ -69,7 +69,7 @@ def assert_invalid_token(response: Any) -> None:
 
 
 def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return b64url(json.dumps(data).encode())
 
 
 # --- Accepted ---------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_it_accepts_an_id_token_on_its_organisations_paths(idp, alice, kid):
 
 @pytest.mark.parametrize("alg", ["PS256", "EdDSA"])
 def test_it_accepts_other_asymmetric_algorithms(idp, alice, alg):
-    idp.keys.append(Key.make(f"{alg}-1", alg))
+    idp.keys.append(make_key(f"{alg}-1", alg))
     response = bearer(idp.token(alice.org_id, key=idp.keys[-1])).get(alice.url("connectors"))
     assert response.status_code == 200, response.content
 
@@ -120,6 +120,24 @@ def test_it_allows_sixty_seconds_of_clock_skew(idp, alice):
     assert bearer(token).get(alice.url("connectors")).status_code == 200
 
 
+def test_keys_patchbay_does_not_take_are_left_out_of_the_idps_set(idp, alice):
+    leaked, encrypting, azure = make_key("leaked"), make_key("enc"), make_key("azure")
+    idp.extra_jwks = [
+        {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+        {**encrypting.public_jwk, "use": "enc"},
+        {**azure.public_jwk, "issuer": idp.issuer, "x5t": "abc"},  # members of its own
+        leaked.private_jwk,
+    ]
+    assert bearer(idp.token(alice.org_id)).get(alice.url("connectors")).status_code == 200
+    ok = bearer(idp.token(alice.org_id, key=azure)).get(alice.url("connectors"))
+    assert ok.status_code == 200, ok.content
+    for refused in (leaked, encrypting):
+        token = idp.token(alice.org_id, key=refused)
+        assert_invalid_token(bearer(token).get(alice.url("connectors")))
+    hmac = jwt.encode({"iss": idp.issuer}, "s" * 32, algorithm="HS256", headers={"kid": "hmac"})
+    assert_invalid_token(bearer(hmac).get(alice.url("connectors")))
+
+
 def test_api_keys_keep_working_beside_id_tokens(idp, alice):
     assert alice.client.get(alice.url("connectors")).status_code == 200
     assert idp.jwks_requests == 0  # an API key never touches the IdP
@@ -128,39 +146,28 @@ def test_api_keys_keep_working_beside_id_tokens(idp, alice):
 # --- Refused: 401 invalid_token, nothing done ---------------------------------------
 
 
+def _claims_of(token: str) -> dict[str, Any]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
 def _none_token(idp: Idp, organisation_id: str) -> str:
-    real = idp.token(organisation_id)
-    payload = real.split(".")[1]
-    return f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': 'rsa-1'})}.{payload}."
+    return unsigned(_claims_of(idp.token(organisation_id)), kid="rsa-1", typ="JWT")
 
 
 def _confused_token(idp: Idp, organisation_id: str) -> str:
     """HS256 with the RSA public key's PEM as the HMAC secret (algorithm confusion)."""
-    from cryptography.hazmat.primitives import serialization
-
-    pem = (
-        idp.keys[0]
-        .private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    header = _b64({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"})
-    payload = idp.token(organisation_id).split(".")[1]
-    import hashlib
-    import hmac
-
-    signature = hmac.new(pem, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+    return hs256_with_public_key(idp.keys[0], _claims_of(idp.token(organisation_id)))
 
 
 HOSTILE = {
     "alg_none": lambda idp, org: _none_token(idp, org),
     "hs256_with_the_public_key": lambda idp, org: _confused_token(idp, org),
-    "unknown_kid": lambda idp, org: idp.token(org, key=Key.make("rsa-1"), headers={"kid": "x9"}),
+    "unknown_kid": lambda idp, org: idp.token(org, key=make_key("rsa-1"), headers={"kid": "x9"}),
     "kid_path_traversal": lambda idp, org: idp.token(
-        org, key=Key.make("x"), headers={"kid": "../../../../etc/passwd"}
+        org, key=make_key("x"), headers={"kid": "../../../../etc/passwd"}
     ),
     "kid_10kb": lambda idp, org: idp.token(org, headers={"kid": "k" * 10_240}),
-    "forged_with_another_key_same_kid": lambda idp, org: idp.token(org, key=Key.make("rsa-1")),
+    "forged_with_another_key_same_kid": lambda idp, org: idp.token(org, key=make_key("rsa-1")),
     "expired": lambda idp, org: idp.token(org, exp=1_000_000_000, iat=999_999_000),
     "nbf_in_the_future": lambda idp, org: idp.token(org, nbf=4_000_000_000),
     "iat_in_the_future": lambda idp, org: idp.token(org, iat=4_000_000_000),
@@ -178,31 +185,31 @@ HOSTILE = {
     "tampered_payload": lambda idp, org: ".".join(
         [idp.token(org).split(".")[0], _b64({"org_id": org, "iss": idp.issuer}), "c2ln"]
     ),
-    "garbage_with_two_dots": lambda idp, org: "garbage.with.dots",
+    "garbage_with_two_dots": lambda idp, org: "eyJnot-json.with.dots",
 }
 
 
 # The reason the operator's log gives for each.
 REASONS = {
-    "alg_none": "algorithm",
-    "hs256_with_the_public_key": "algorithm",
+    "alg_none": "algorithm_not_allowed",
+    "hs256_with_the_public_key": "algorithm_not_allowed",
     "unknown_kid": "unknown_kid",
-    "kid_path_traversal": "kid",
-    "kid_10kb": "kid",
-    "forged_with_another_key_same_kid": "signature",
+    "kid_path_traversal": "unknown_kid",
+    "kid_10kb": "malformed",
+    "forged_with_another_key_same_kid": "bad_signature",
     "expired": "expired",
     "nbf_in_the_future": "not_yet_valid",
     "iat_in_the_future": "not_yet_valid",
     "no_exp": "missing_claim",
-    "iss_trailing_slash": "issuer",
-    "iss_other_case": "issuer",
+    "iss_trailing_slash": "wrong_issuer",
+    "iss_other_case": "wrong_issuer",
     "no_iss": "missing_claim",
-    "wrong_aud": "audience",
+    "wrong_aud": "wrong_audience",
     "no_aud": "missing_claim",
     "no_organisation_claim": "missing_organisation",
     "organisation_claim_not_an_id": "unknown_organisation",
     "organisation_claim_of_no_organisation": "unknown_organisation",
-    "tampered_payload": "signature",
+    "tampered_payload": "bad_signature",
     "garbage_with_two_dots": "malformed",
 }
 
@@ -222,7 +229,7 @@ def test_a_hostile_token_is_refused_and_nothing_is_done(idp, alice, refusals, ca
 
 def test_the_refusal_names_its_reason(idp, alice, refusals):
     bearer(idp.token(alice.org_id, aud="another-service")).get(alice.url("connectors"))
-    refusals.one(logging.WARNING, "invalid_token", "audience", kid="rsa-1")
+    refusals.one(logging.WARNING, "invalid_token", "wrong_audience", kid="rsa-1")
 
 
 def test_an_expired_token_is_logged_at_info(idp, alice, refusals):
@@ -247,7 +254,7 @@ def test_without_an_idp_a_jwt_is_refused(settings, alice):
 
 def test_a_rotated_key_is_fetched_on_its_first_unknown_kid(idp, alice):
     assert bearer(idp.token(alice.org_id)).get(alice.url("connectors")).status_code == 200
-    idp.keys.insert(0, Key.make("rsa-2"))
+    idp.keys.insert(0, make_key("rsa-2"))
     response = bearer(idp.token(alice.org_id)).get(alice.url("connectors"))
     assert response.status_code == 200, response.content
     assert idp.jwks_requests == 2
@@ -257,11 +264,11 @@ def test_a_key_the_idp_rotated_out_is_refused_after_the_refetch_window(idp, alic
     old = idp.token(alice.org_id)
     assert bearer(old).get(alice.url("connectors")).status_code == 200
     # A first unknown kid inside the window refetches once...
-    idp.keys = [Key.make("rsa-2")]
+    idp.keys = [make_key("rsa-2")]
     assert bearer(idp.token(alice.org_id)).get(alice.url("connectors")).status_code == 200
     assert_invalid_token(bearer(old).get(alice.url("connectors")))
     # ...and the next rotation waits for the window to pass.
-    idp.keys = [Key.make("rsa-3")]
+    idp.keys = [make_key("rsa-3")]
     newest = idp.token(alice.org_id)
     assert_invalid_token(bearer(newest).get(alice.url("connectors")))
     clock.advance(61)
@@ -272,15 +279,15 @@ def test_a_key_the_idp_rotated_out_is_refused_after_the_refetch_window(idp, alic
 def test_a_flood_of_unknown_kids_costs_one_jwks_fetch_a_minute(idp, alice, clock):
     assert bearer(idp.token(alice.org_id)).get(alice.url("connectors")).status_code == 200
     for n in range(30):
-        token = idp.token(alice.org_id, key=Key.make(f"made-up-{n}"))
+        token = idp.token(alice.org_id, key=make_key(f"made-up-{n}"))
         assert_invalid_token(bearer(token).get(alice.url("connectors")))
     assert idp.jwks_requests == 2  # the first fetch, one refetch
     idp_keys.forget()  # another process shares the gate
-    bearer(idp.token(alice.org_id, key=Key.make("made-up-x"))).get(alice.url("connectors"))
+    bearer(idp.token(alice.org_id, key=make_key("made-up-x"))).get(alice.url("connectors"))
     assert idp.jwks_requests == 2
     clock.advance(61)
     assert_invalid_token(
-        bearer(idp.token(alice.org_id, key=Key.make("made-up-y"))).get(alice.url("connectors"))
+        bearer(idp.token(alice.org_id, key=make_key("made-up-y"))).get(alice.url("connectors"))
     )
     assert idp.jwks_requests == 3
 
@@ -303,7 +310,7 @@ def test_a_broken_jwks_endpoint_answers_503(idp, alice, misbehaviour, refusals):
 def test_a_broken_jwks_endpoint_on_refetch_keeps_the_keys_it_had(idp, alice):
     assert bearer(idp.token(alice.org_id)).get(alice.url("connectors")).status_code == 200
     idp.misbehave = "html"
-    stranger = idp.token(alice.org_id, key=Key.make("rsa-9"))
+    stranger = idp.token(alice.org_id, key=make_key("rsa-9"))
     assert_invalid_token(bearer(stranger).get(alice.url("connectors")))
     assert bearer(idp.token(alice.org_id)).get(alice.url("connectors")).status_code == 200
 
