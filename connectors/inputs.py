@@ -55,7 +55,10 @@ class _AuthSchemeConfig(Input):
                 lifted = {name: typed[name] for name in ("id", "description") if name in typed}
                 inner = {k: value for k, value in typed.items() if k not in _SEED_NESTED}
                 data = {**lifted, **data, self.key: inner}
-        return super().to_internal_value(data)
+        try:
+            return super().to_internal_value(data)
+        finally:
+            self.raw = None  # this parser is used again: it keeps no body
 
     def check(self, data: Mapping[str, Any], values: dict[str, Any]) -> Mapping[str, Any]:
         raw = self.raw

@@ -3,8 +3,11 @@ validated with their paths and documented from the same classes."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+import core.wire.bodies
 from connections.inputs import CredentialPointer, InitialiseRequest
 from core.errors import PatchbayError
 from core.wire import Input, ObjectList, Text
@@ -88,6 +91,7 @@ def test_a_field_added_to_a_nested_input_is_validated_and_documented(alice, monk
     monkeypatch.setitem(
         CredentialPointer._declared_fields, "label", Text(max_length=8, required=False)
     )
+    monkeypatch.setattr(core.wire.bodies, "_PARSERS", threading.local())  # bound anew
     body = {
         "authorizeUrl": "https://provider.example/authorize",
         "clientId": "c",

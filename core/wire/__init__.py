@@ -7,7 +7,9 @@ path (``a.b[0].c``) and together one 400 :class:`PatchbayError`. ``null`` for an
 or a list is refused; for a scalar it counts as absent unless a field says otherwise
 (``null_message`` refuses it, ``null_as`` stores a value); the document marks ``nullable``
 exactly what parses ``null``. Messages describe what is wrong, never the value: a
-rejected value may be a secret pasted into the wrong field.
+rejected value may be a secret pasted into the wrong field. :meth:`Input.parse` uses one
+instance per class and thread, its fields bound once (DRF would copy and bind every
+declared field, and every nested object's, per body), and clears it after each body.
 
 An :class:`Output` renders a model with :meth:`Output.render`: a plan compiled once per
 class from the declared fields (attribute path and converter per key), so the hot paths

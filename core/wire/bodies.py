@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import keyword
 import operator
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -17,6 +19,9 @@ from core.wire.errors import NON_FIELD, field_errors, invalid_request
 from core.wire.fields import NOT_NULL_OBJECT, Computed, StringList, Timestamp, Uuid, WireField
 
 # --- Serializers ----------------------------------------------------------------------
+
+
+_PARSERS = threading.local()
 
 
 class Input(serializers.Serializer):
@@ -40,6 +45,7 @@ class Input(serializers.Serializer):
     body_message: ClassVar[str | None] = None
     #: Unknown keys are named by their first characters only, where an API did so before.
     unknown_key_length: ClassVar[int | None] = None
+    _parsing: bool = False
 
     def __init__(
         self,
@@ -72,10 +78,44 @@ class Input(serializers.Serializer):
             if cls.body_message is not None:
                 raise PatchbayError(code, cls.body_message, 400)
             raise invalid_request([FieldError("body", "Must be a JSON object.")], code)
-        serializer = cls(instance, data=data, partial=partial, context=dict(context or {}))
-        if not serializer.is_valid():
-            raise invalid_request(field_errors(serializer.errors), code)
-        return serializer.validated_data
+        with cls.parsing(data, partial=partial, instance=instance, context=context) as serializer:
+            if not serializer.is_valid():
+                raise invalid_request(field_errors(serializer.errors), code)
+            return serializer.validated_data
+
+    @classmethod
+    @contextmanager
+    def parsing(
+        cls,
+        data: Any,
+        *,
+        partial: bool = False,
+        instance: Any = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Iterator[Input]:
+        """An instance of the class holding ``data``, for ``is_valid()``: this thread's
+        idle one, its fields bound once (DRF copies and binds every declared field per
+        instance, most of a small body's parse), or a fresh one while that one is in use
+        (a :meth:`check` that parses its own class). Afterwards it keeps no value."""
+        idle: dict[type[Input], Input] = _PARSERS.__dict__.setdefault("idle", {})
+        serializer = idle.get(cls)
+        if serializer is None or serializer._parsing:
+            serializer = cls()
+            serializer.fields  # noqa: B018 - bound now, once
+            idle.setdefault(cls, serializer)
+        serializer._parsing = True
+        serializer.instance, serializer.initial_data = instance, data
+        serializer.partial, serializer._context = partial, dict(context or {})
+        try:
+            yield serializer
+        finally:
+            serializer._idle()
+
+    def _idle(self) -> None:
+        self.instance, self.initial_data, self.partial, self._context = None, None, False, {}
+        self.__dict__.pop("_validated_data", None)
+        self.__dict__.pop("_errors", None)
+        self._parsing = False
 
     def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
         if data is None and self.parent is not None:

@@ -47,6 +47,18 @@ def render_mapping(declaration: type[Input], value: Any) -> Any:
     return out
 
 
+def unbound(owner: Any, name: str, make: Callable[[], Any]) -> Any:
+    """``owner``'s own parser of a nested object, made once with its fields bound: an
+    unbound :class:`~core.wire.Input` (its root is itself, so never partial and without
+    the body's context, as a fresh one is). ``owner`` is a field of one parser instance,
+    which :meth:`Input.parse` uses on one thread at a time."""
+    parser = owner.__dict__.get(name)
+    if parser is None:
+        parser = owner.__dict__[name] = make()
+        parser.fields  # noqa: B018 - bound now, once
+    return parser
+
+
 class Nested(WireField):
     """A JSON object declared by the :class:`~core.wire.Input` class ``declaration``."""
 
@@ -57,7 +69,7 @@ class Nested(WireField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
-        return self.declaration().run_validation(data)
+        return unbound(self, "_parser", self.declaration).run_validation(data)
 
     def render_value(self, value: Any) -> Any:
         return None if value is None else render_mapping(self.declaration, value)
@@ -107,7 +119,7 @@ class ListOf(WireField, serializers.ListField):
         """The child, or for a serializer child a fresh unbound copy of it: bound here, its
         fields would read ``partial`` from the body's root and skip required keys."""
         if isinstance(self.child, serializers.BaseSerializer):
-            return copy.deepcopy(self.child)
+            return unbound(self, "_item", lambda: copy.deepcopy(self.child))
         return self.child
 
     def render_value(self, value: Any) -> Any:
@@ -130,7 +142,9 @@ class OneOf(Input):
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, Mapping):
             raise serializers.ValidationError({NON_FIELD: ["Must be a JSON object."]})
-        choice = Choice(self.variants, required=True)
+        choice = self.__dict__.get("_choice") or self.__dict__.setdefault(
+            "_choice", Choice(self.variants, required=True)
+        )
         try:
             kind = choice.run_validation(data.get(self.discriminator, empty))
         except serializers.ValidationError as exc:
@@ -139,7 +153,7 @@ class OneOf(Input):
                 known |= {*variant._declared_fields, *variant.echo}
             unknown = {key: [self.unknown_message] for key in data if key not in known}
             raise serializers.ValidationError({**unknown, self.discriminator: exc.detail}) from exc
-        return self.variants[kind]().run_validation(data)
+        return unbound(self, f"_variant_{kind}", self.variants[kind]).run_validation(data)
 
 
 class OneOfOutput(Output):

@@ -125,14 +125,15 @@ class DataInput(Input):
         required), except that with ``stored`` (the row as read) the required fields it
         would leave without a value are named here too, with the others, in order."""
         data = {} if data is None else data
-        serializer = cls(data=data, partial=update)
-        valid = serializer.is_valid()
+        with cls.parsing(data, partial=update) as serializer:
+            valid = serializer.is_valid()
+            errors = dict(serializer.errors) if not valid else {}
+            values = dict(serializer.validated_data) if valid else {}
         given = frozenset(data) if isinstance(data, Mapping) else frozenset()
         missing: frozenset[str] = frozenset()
         if update and stored is not None and isinstance(data, Mapping):
             missing = _missing(cls._declared_fields, given, stored, partial)
         if not valid or missing:
-            errors = dict(serializer.errors) if not valid else {}
             detail = {k: e for k, e in errors.items() if k not in cls._declared_fields}
             for name in cls._declared_fields:
                 if name in errors:
@@ -140,7 +141,7 @@ class DataInput(Input):
                 elif name in missing:
                     detail[name] = ["This field is required."]
             raise serializers.ValidationError(detail)  # paths relative to the data object
-        return CredentialData(cls.spec.type, dict(serializer.validated_data), given)
+        return CredentialData(cls.spec.type, values, given)
 
 
 class DefaultDataInput(DataInput):

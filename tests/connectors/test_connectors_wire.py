@@ -3,8 +3,11 @@ and what the document describes: a oneOf by type whose variants nest each type's
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+import core.wire.bodies
 import core.wire.compound
 from connectors.inputs import AuthSchemeConfig
 from connectors.schemes.oauth2 import OAuth2Settings
@@ -29,6 +32,7 @@ def test_a_setting_added_to_a_type_is_validated_and_documented(alice, monkeypatc
         OAuth2Settings._declared_fields, "colour", Text(max_length=8, required=False)
     )
     monkeypatch.setattr(core.wire.compound, "_PLANS", {})  # rendering plans compiled anew
+    monkeypatch.setattr(core.wire.bodies, "_PARSERS", threading.local())  # bound anew
 
     assert AuthSchemeConfig.parse(config).settings["colour"] == "teal"
     assert create_connector(alice, configs=[config]).status_code == 201

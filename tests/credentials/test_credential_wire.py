@@ -3,8 +3,11 @@ validate a body are the ones the document shows, and one class renders every cre
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+import core.wire.bodies
 from core.errors import PatchbayError
 from core.wire import Text
 from credentials import outputs
@@ -29,6 +32,7 @@ def test_a_field_added_to_a_types_data_is_validated_documented_and_stored(alice,
 
     inner = DATA_INPUTS["basic-auth"]
     monkeypatch.setitem(inner._declared_fields, "realm", Text(max_length=40, required=False))
+    monkeypatch.setattr(core.wire.bodies, "_PARSERS", threading.local())  # bound anew
 
     refused = alice.client.post(alice.url("credentials"), body, format="json")
     assert refused.json()["fields"] == [
