@@ -8,6 +8,7 @@ through the session-authenticated embed API from the browser.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import secrets
@@ -22,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModif
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from embed.models import DEFAULT_ACCENT_COLOR, Hub
@@ -37,6 +39,10 @@ _API_PREFIX = "/api/v2/embed"
 class Asset:
     body: bytes
     etag: str
+    # The same bytes gzipped (level 9, once per process), sent to clients that accept
+    # gzip under an ETag of their own: a different representation of the same version.
+    gzipped: bytes
+    gzip_etag: str
 
     @property
     def version(self) -> str:
@@ -45,9 +51,22 @@ class Asset:
 
 @cache
 def asset(name: str) -> Asset:
-    """A file of ``embed/static/embed``, read once per process."""
+    """A file of ``embed/static/embed``, read (and gzipped) once per process."""
     body = (ASSETS / name).read_bytes()
-    return Asset(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    # mtime=0: the same bytes, and so the same ETag, from every process and release.
+    gzipped = gzip.compress(body, compresslevel=9, mtime=0)
+    return Asset(body=body, etag=f'"{digest}"', gzipped=gzipped, gzip_etag=f'"{digest}-gzip"')
+
+
+def accepts_gzip(request: HttpRequest) -> bool:
+    """Whether Accept-Encoding lists gzip without refusing it (``gzip;q=0``)."""
+    for item in request.headers.get("Accept-Encoding", "").split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip"):
+            q = params.strip().lower()
+            return not (q.startswith("q=") and q[2:].strip() in ("0", "0.", "0.0", "0.00", "0.000"))
+    return False
 
 
 def _hub(hub_id: Any) -> Hub:
@@ -143,6 +162,7 @@ def panel_csp(*, nonce: str, frame_ancestors: list[str], logo: str) -> str:
 
 @require_GET
 @xframe_options_exempt  # framing is governed by the CSP frame-ancestors below instead
+@gzip_page  # it holds no secret (the nonce is per response); Django pads against BREACH
 def panel(request: HttpRequest, hub_id: Any) -> HttpResponse:
     """``GET /embed/{hub_id}/``: the connect panel, framable only by the hub's origins."""
     hub = _hub(hub_id)
@@ -175,15 +195,24 @@ def panel(request: HttpRequest, hub_id: Any) -> HttpResponse:
 
 
 def _javascript(request: HttpRequest, item: Asset, cache_control: str) -> HttpResponse:
+    """The script, gzipped when the client takes gzip, with its ETag; 304 when the client
+    already holds it (either representation: they are the same version)."""
+    compressed = accepts_gzip(request)
     headers = {
-        "ETag": item.etag,
+        "ETag": item.gzip_etag if compressed else item.etag,
         "Cache-Control": cache_control,
+        # Caches keep the two representations apart.
+        "Vary": "Accept-Encoding",
         # Host pages load connect.js from another origin; let them even under COEP.
         "Cross-Origin-Resource-Policy": "cross-origin",
     }
-    if item.etag in request.headers.get("If-None-Match", ""):
+    held = request.headers.get("If-None-Match", "")
+    if item.etag in held or item.gzip_etag in held:
         return HttpResponseNotModified(headers=headers)
-    return HttpResponse(item.body, content_type="text/javascript; charset=utf-8", headers=headers)
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
+    body = item.gzipped if compressed else item.body
+    return HttpResponse(body, content_type="text/javascript; charset=utf-8", headers=headers)
 
 
 @require_GET

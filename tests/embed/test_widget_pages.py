@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import uuid
@@ -230,21 +231,70 @@ def test_it_serves_no_other_asset(browser, db, name):
     assert browser.get(f"/embed/assets/{name}").status_code == 404
 
 
-def test_it_keeps_panel_and_script_under_50_kb(browser, panel_hub):
-    """Everything a host page's visitor downloads for the widget before the API answers."""
-    panel = browser.get(panel_url(panel_hub))
-    connect = browser.get(f"/embed/{panel_hub.pk}/connect.js")
-    html = panel.content.decode()
+def test_it_keeps_panel_and_script_under_50_kb_as_sent_compressed(browser, panel_hub):
+    """Everything a host page's visitor downloads for the widget before the API answers,
+    counted as it crosses the wire to a browser (which always accepts gzip)."""
+    gz = {"Accept-Encoding": "gzip, deflate, br"}
+    panel = browser.get(panel_url(panel_hub), headers=gz)
+    connect = browser.get(f"/embed/{panel_hub.pk}/connect.js", headers=gz)
+    html = gzip.decompress(panel.content).decode()
     assets = re.findall(r'<script src="([^"]+)"', html) + re.findall(
         r'<link[^>]+href="([^"]+)"', html
     )
     assert assets, "expected the panel's script"
-    sizes = [len(panel.content), len(connect.content)]
-    for url in assets:
-        response = browser.get(url)
-        assert response.status_code == 200, url
-        sizes.append(len(response.content))
-    assert sum(sizes) < 50 * 1024, sizes
+    responses = [panel, connect] + [browser.get(url, headers=gz) for url in assets]
+    for response in responses:
+        assert response.status_code == 200
+        assert response["Content-Encoding"] == "gzip", response
+    sent = [len(r.content) for r in responses]
+    unpacked = [len(gzip.decompress(r.content)) for r in responses]
+    assert sum(sent) < 50 * 1024, sent
+    # Compression is what is counted: far below the files themselves.
+    assert sum(sent) < sum(unpacked) / 2, (sent, unpacked)
+
+
+@pytest.mark.parametrize("path", ["connect.js", "panel.js"])
+def test_it_sends_the_widget_scripts_gzipped_to_clients_that_take_gzip(browser, panel_hub, path):
+    script = widget_views.asset(path)
+    url = (
+        f"/embed/{panel_hub.pk}/connect.js"
+        if path == "connect.js"
+        else f"/embed/assets/panel.js?v={script.version}"
+    )
+    packed = browser.get(url, headers={"Accept-Encoding": "gzip"})
+    assert packed["Content-Encoding"] == "gzip"
+    assert packed["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.content) == (widget_views.ASSETS / path).read_bytes()
+    assert int(packed["Content-Length"]) == len(packed.content) < len(script.body) / 2
+    plain = browser.get(url)  # no Accept-Encoding: the file as it is
+    assert not plain.has_header("Content-Encoding")
+    assert plain.content == script.body
+    refused = browser.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert not refused.has_header("Content-Encoding")
+    # Two representations, two ETags; either one held revalidates to 304.
+    assert packed["ETag"] != plain["ETag"]
+    for etag in (packed["ETag"], plain["ETag"]):
+        again = browser.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again["ETag"] == packed["ETag"]
+    assert packed["Cache-Control"] == (
+        "public, max-age=300, must-revalidate"
+        if path == "connect.js"
+        else "public, max-age=31536000, immutable"
+    )
+
+
+def test_it_sends_the_panel_gzipped_and_never_cached(browser, panel_hub):
+    packed = browser.get(panel_url(panel_hub), headers={"Accept-Encoding": "gzip"})
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    assert packed["Cache-Control"] == "no-store"
+    html = gzip.decompress(packed.content).decode()
+    assert "Connect to Alice" in html
+    plain = browser.get(panel_url(panel_hub))
+    assert not plain.has_header("Content-Encoding")
+    assert "Connect to Alice" in plain.content.decode()
 
 
 # --- The callback page's embed part -------------------------------------------------------------
