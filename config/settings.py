@@ -209,7 +209,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, with a health check that asks the socket instead of sending
+    # SELECT 1 before every request's first query (core/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
+if DATABASES["default"]["ENGINE"] == "core.postgresql" and env.bool(
     "DATABASE_PREPARED_STATEMENTS", default=True
 ):
     # Server-side binding lets psycopg prepare statements a connection runs repeatedly,

@@ -127,6 +127,25 @@ def test_it_records_when_a_key_was_last_used_at_most_once_a_minute(
     assert api_key.last_used_at == first
 
 
+def test_last_used_is_still_recorded_once_the_minute_has_passed(alice):
+    api_key = ApiKey.objects.get(organisation=alice.organisation)
+    url = f"/api/v2/o/{alice.org_id}"
+    alice.client.get(url)
+    # Just inside the minute: no write.
+    recent = timezone.now() - timedelta(seconds=50)
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=recent)
+    alice.client.get(url)
+    api_key.refresh_from_db()
+    assert api_key.last_used_at == recent
+    # Past it: the next request records itself.
+    stale = timezone.now() - timedelta(seconds=61)
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=stale)
+    before = timezone.now()
+    alice.client.get(url)
+    api_key.refresh_from_db()
+    assert api_key.last_used_at is not None and api_key.last_used_at >= before
+
+
 def test_it_stores_only_a_prefix_and_a_hash(alice):
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM organisations_apikey")
