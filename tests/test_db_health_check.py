@@ -62,7 +62,7 @@ def test_a_connection_the_server_closed_is_unusable_and_replaced_before_use():
     assert connection.is_usable() is False
     # What Django does before a request's first query: the check fails, the connection is
     # closed, and the next cursor opens a new one: the query succeeds on a new backend.
-    connection.health_check_done = False
+    connection.health_check_done = False  # type: ignore[attr-defined]
     connection.close_if_health_check_failed()
     assert connection.connection is None
     assert _backend_pid() != pid
