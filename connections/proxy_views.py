@@ -97,6 +97,9 @@ def _operation(method: str) -> Any:
 class ProxyView(OrganisationScopedMixin):
     """Every method is handled alike; content negotiation is the upstream's business."""
 
+    # Acting upstream with the connection's credentials, whatever the method.
+    staff_permissions = {"*": ("connections.change_connection",)}
+
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         return (JSONRenderer(), JSONRenderer.media_type)  # Patchbay's own answers: JSON
 

@@ -32,6 +32,9 @@ _CALLBACK_QUERY = [
 class InitialiseView(OrganisationScopedMixin):
     """``POST /o/{organisation_id}/connectors/{connector_id}/oauth2/initialise`` → ``{url}``."""
 
+    # It ends in a new (or re-authorised) connection and its token credential.
+    staff_permissions = {"*": ("connections.add_connection", "credentials.add_credential")}
+
     @extend_schema(
         operation_id="oauth2_initialise",
         request=inputs.InitialiseRequest,
@@ -67,6 +70,8 @@ class GrantTokenView(OrganisationScopedMixin):
     {id, organisationId?}}`` (``credential``: the ``oauth2-password`` credential of a
     password grant).
     """
+
+    staff_permissions = {"*": ("connections.add_connection", "credentials.add_credential")}
 
     @extend_schema(
         operation_id="oauth2_grant_token",
@@ -197,6 +202,12 @@ _CONNECTION_WRITE = {
     ),
 )
 class ConnectionViewSet(OrganisationScopedViewSet):
+    permission_model = Connection
+    staff_permissions = {
+        # The live secret of a credential, which fetching may refresh (a write).
+        "access_token": ("connections.view_connection", "credentials.change_credential"),
+        "verify": ("connections.change_connection",),
+    }
     lookup_url_kwarg = "connection_id"
 
     def get_queryset(self) -> Any:

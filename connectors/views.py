@@ -60,6 +60,7 @@ class ConnectorViewSet(OrganisationScopedViewSet):
     """Connectors of the caller's organisation, with their auth scheme configs (SPEC §4)."""
 
     lookup_url_kwarg = "connector_id"
+    permission_model = Connector
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
@@ -99,6 +100,9 @@ class ConnectorViewSet(OrganisationScopedViewSet):
 
 class AuthSchemeConfigView(OrganisationScopedMixin):
     """``PUT`` creates or replaces the config with the client-chosen id; ``DELETE`` removes it."""
+
+    # A config is part of its connector (an inline of the connector's admin page).
+    staff_permissions = {"*": ("connectors.change_connector",)}
 
     @extend_schema(
         operation_id="auth_scheme_configs_put",

@@ -85,6 +85,7 @@ class CredentialViewSet(OrganisationScopedViewSet):
     """Credentials of the caller's organisation; secret fields are write-only (SPEC §4)."""
 
     lookup_url_kwarg = "credential_id"
+    permission_model = Credential
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller

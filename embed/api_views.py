@@ -55,6 +55,7 @@ class HubViewSet(OrganisationScopedViewSet):
     """``/o/{organisation_id}/hubs[/{hub_id}]``."""
 
     lookup_url_kwarg = "hub_id"
+    permission_model = Hub
 
     def get_queryset(self) -> Any:
         return selectors.hub_list(organisation=self.organisation)
@@ -130,6 +131,7 @@ class EndUserViewSet(_HubChildMixin, OrganisationScopedViewSet):
     """``/o/{organisation_id}/hubs/{hub_id}/users[/{user_id}]``."""
 
     lookup_url_kwarg = "user_id"
+    permission_model = EndUser
 
     def get_queryset(self) -> Any:
         return selectors.end_user_list(hub=self.hub)
@@ -171,6 +173,8 @@ class SessionCreateView(_HubChildMixin):
     """``POST /o/{organisation_id}/hubs/{hub_id}/sessions`` → ``{token, expiresAt}``."""
 
     rate_limit_scope = "session_mint"  # core.ratelimit: per organisation
+    # Minting a session may create the end user it is for.
+    staff_permissions = {"*": ("embed.add_connectsession", "embed.add_enduser")}
 
     @extend_schema(
         operation_id="hub_sessions_create",

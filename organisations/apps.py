@@ -6,4 +6,4 @@ class OrganisationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from organisations import schema  # noqa: F401 - registers the OpenAPI extension
+        from organisations import checks, schema  # noqa: F401 - register the check, the OpenAPI extensions

@@ -6,11 +6,14 @@ from rest_framework.response import Response
 
 from core.openapi import READ, responses
 from organisations import outputs
+from organisations.models import Organisation
 from organisations.tenancy import OrganisationScopedMixin
 
 
 class OrganisationView(OrganisationScopedMixin):
     """The caller's organisation. Cheap: answered from the API key's own lookup."""
+
+    permission_model = Organisation
 
     @extend_schema(
         operation_id="organisation_retrieve",

@@ -168,10 +168,13 @@ def test_a_non_staff_session_user_cannot_use_the_api(client, alice, django_user_
     assert client.get(f"/api/v2/o/{alice.org_id}").status_code in (401, 403)
 
 
-def test_a_staff_operator_can_use_the_browsable_api(client, alice, django_user_model):
+def test_a_staff_operator_with_the_permission_can_use_the_api(client, alice, django_user_model):
+    from django.contrib.auth.models import Permission
+
     staff = django_user_model.objects.create_user(
         username="op", password="op-password-1", is_staff=True
     )
+    staff.user_permissions.add(Permission.objects.get(codename="view_organisation"))
     client.force_login(staff)
     response = client.get(f"/api/v2/o/{alice.org_id}", HTTP_ACCEPT="application/json")
     assert response.status_code == 200

@@ -629,3 +629,129 @@ def test_every_route_answers_429_in_the_error_shape_once_limited(alice, alice_wo
                 failures.append(f"{method.upper()} {route}: Retry-After {response['Retry-After']}")
     assert not failures, "\n".join(failures)
     assert _snapshot() == before
+
+
+# --- Staff sessions need the model permission, as in the admin (SPEC §11) ---------------
+
+
+def _staff(django_user_model: Any, name: str, *codenames: str, superuser: bool = False) -> Any:
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(
+        username=name, password=f"{name}-pw-1", is_staff=True, is_superuser=superuser
+    )
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def _staff_expected(route: str) -> tuple[int, str]:
+    if route.startswith("/api/v2/embed/"):
+        return 401, "invalid_session"  # a connect session's routes: no session, no entry
+    return 403, "forbidden"
+
+
+def test_a_staff_user_without_permissions_gets_403_on_every_route(
+    alice, alice_world, django_user_model, refusals
+):
+    staff = _staff(django_user_model, "stan")
+    before = _snapshot()
+    failures = []
+    for route in API_ROUTES:
+        path = _path(route, alice_world.ids)
+        for method in [*sorted(_allowed_methods(route, alice_world.ids)), "options"]:
+            response = _send(staff, method, path, _valid_body(route, alice_world))
+            got = (response.status_code, response.json().get("code"))
+            if got != _staff_expected(route):
+                failures.append(f"{method.upper()} {route}: {got}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before, "a staff user without permissions changed something"
+    ids = [r.refusal_ids for r in refusals.records if r.refusal == "forbidden"]
+    assert ids
+    assert all(i["reason"] == "staff_permission" for i in ids)
+    assert not [i for i in ids if i["permission"] == "none_declared"], "a route declares nothing"
+
+
+def test_the_permission_a_403_names_is_the_one_that_opens_the_route(
+    alice, alice_world, django_user_model
+):
+    from django.contrib.auth.models import Permission
+
+    failures: list[str] = []
+    for route in API_ROUTES:
+        if route.startswith("/api/v2/embed/") or route.endswith("/oauth2/callback"):
+            continue  # not staff routes
+        if "get" not in _allowed_methods(route, alice_world.ids):
+            continue
+        path = _path(route, alice_world.ids)
+        name = f"s{len(failures)}{abs(hash(route)) % 10**8}"
+        staff = _staff(django_user_model, name)
+        refused = staff.get(path)
+        named = re.findall(r"\b(\w+)\.(\w+)\b", refused.json()["message"])
+        if refused.status_code != 403 or not named:
+            failures.append(f"GET {route}: {refused.status_code} {refused.json()}")
+            continue
+        user = django_user_model.objects.get(username=name)
+        for app_label, codename in named:
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        granted = staff.get(path)
+        if granted.status_code in (401, 403) or granted.status_code >= 500:
+            failures.append(f"GET {route} with {named}: {granted.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+CREDENTIALS = "/api/v2/o/<str:organisation_id>/credentials"
+CREDENTIAL = "/api/v2/o/<str:organisation_id>/credentials/<str:credential_id>"
+
+
+def test_view_credential_alone_reads_credentials_and_writes_nothing(
+    alice, alice_world, django_user_model
+):
+    staff = _staff(django_user_model, "vera", "view_credential")
+    listed = staff.get(_path(CREDENTIALS, alice_world.ids))
+    assert listed.status_code == 200, listed.content
+    assert alice_world.ids["credential_id"] in {c["id"] for c in listed.json()["items"]}
+    one = staff.get(_path(CREDENTIAL, alice_world.ids))
+    assert one.status_code == 200
+    assert one.json()["id"] == alice_world.ids["credential_id"]
+    before = _snapshot()
+    body = {"name": "k2", "type": "string", "data": {"string": {"value": "vera-secret-1"}}}
+    writes = [
+        ("post", CREDENTIALS, body),
+        ("put", CREDENTIAL, body),
+        ("patch", CREDENTIAL, {"name": "renamed"}),
+        ("delete", CREDENTIAL, None),
+    ]
+    for method, route, payload in writes:
+        response = _send(staff, method, _path(route, alice_world.ids), payload)
+        assert (response.status_code, response.json()["code"]) == (403, "forbidden"), method
+        assert "credentials." in response.json()["message"]
+    # Nor anything else: the connection's live access token is not a credential read.
+    token_route = "/api/v2/o/<str:organisation_id>/connections/<str:connection_id>/access-token"
+    assert staff.get(_path(token_route, alice_world.ids)).status_code == 403
+    assert (
+        staff.get(_path("/api/v2/o/<str:organisation_id>/connectors", alice_world.ids)).status_code
+        == 403
+    )
+    assert _snapshot() == before
+
+
+def test_a_superuser_keeps_full_access(alice, alice_world, django_user_model):
+    root = _staff(django_user_model, "root", superuser=True)
+    assert root.get(_path(CREDENTIALS, alice_world.ids)).status_code == 200
+    created = root.post(
+        _path(CREDENTIALS, alice_world.ids),
+        {"name": "k3", "type": "string", "data": {"string": {"value": "root-secret-1"}}},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert root.delete(_path(CREDENTIAL, alice_world.ids)).status_code == 204
+
+
+def test_an_inactive_staff_user_gets_nothing(alice, alice_world, django_user_model):
+    staff = _staff(django_user_model, "ivan", "view_credential")
+    django_user_model.objects.filter(username="ivan").update(is_active=False)
+    assert staff.get(_path(CREDENTIALS, alice_world.ids)).status_code in (401, 403)

@@ -41,6 +41,27 @@ def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path):
     assert "no issues" in result.stdout
 
 
+def test_the_deploy_check_warns_about_an_idp_over_plain_http(tmp_path):
+    env = {
+        **_production_env(tmp_path),
+        "PATCHBAY_IDP_ISSUER": "http://idp.example.com",
+        "PATCHBAY_IDP_AUDIENCE": "patchbay",
+    }
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode != 0
+    assert "patchbay.W001" in result.stderr + result.stdout
+    env["PATCHBAY_IDP_ISSUER"] = "https://idp.example.com"
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_idp_issuer_without_an_audience_refuses_to_start(tmp_path):
+    env = {**_production_env(tmp_path), "PATCHBAY_IDP_ISSUER": "https://idp.example.com"}
+    result = _manage(["check"], env)
+    assert result.returncode != 0
+    assert "PATCHBAY_IDP_AUDIENCE is required" in result.stderr
+
+
 def test_it_refuses_to_start_without_a_secret_key(tmp_path):
     env = _production_env(tmp_path)
     del env["SECRET_KEY"]

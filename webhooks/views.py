@@ -58,6 +58,12 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
     """Webhook endpoints of the caller's organisation; secrets are shown once (create, rotate)."""
 
     lookup_url_kwarg = "webhook_id"
+    permission_model = WebhookEndpoint
+    staff_permissions = {
+        "rotate_secret": ("webhooks.change_webhookendpoint",),
+        "deliveries": ("webhooks.view_webhookdelivery",),
+        "redeliver": ("webhooks.add_webhookdelivery",),
+    }
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
