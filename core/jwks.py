@@ -64,6 +64,11 @@ PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519Public
 # --- Registering keys -----------------------------------------------------------------
 
 
+def no_keys() -> dict[str, list[Any]]:
+    """The empty JWKS."""
+    return {"keys": []}
+
+
 def _b64url(value: Any, path: str, problems: Problems) -> bytes | None:
     """Unpadded base64url (RFC 7515 §2), canonical: what decodes must encode back the same."""
     if not isinstance(value, str) or not value or not _B64URL.fullmatch(value):
@@ -210,7 +215,7 @@ def clean_jwks(value: Any, path: str, problems: Problems) -> dict[str, Any] | No
     """A JWKS ``{"keys": [...]}`` of at most :data:`MAX_KEYS` public signing keys with
     distinct ``kid``s, as stored; ``null`` is ``{"keys": []}``."""
     if value is None:
-        return {"keys": []}
+        return no_keys()
     if not isinstance(value, dict) or set(value) - {"keys"} or "keys" not in value:
         problems.add(path, 'Must be a JWKS: {"keys": [public JWKs]}.')
         return None

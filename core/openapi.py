@@ -10,9 +10,10 @@ documentation of shapes :mod:`core.api` builds itself (the error body, the page 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
 )
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
@@ -86,7 +87,8 @@ _ERROR_TEXT = {
 
 _EMBED_TEXT = {
     401: "`invalid_session`: the connect session token is missing, malformed, unknown, "
-    "expired or revoked.",
+    "expired or revoked; `invalid_token`: a company-signed end-user token is refused (the "
+    "message says why).",
     404: "`not_found`: another hub, a connector the hub does not offer or another end user's "
     "object.",
 }
@@ -150,3 +152,20 @@ def paginated(name: str, item: serializers.Field) -> type[serializers.Serializer
     )
     # Not a list itself: keep drf-spectacular from wrapping it in an array again.
     return extend_schema_serializer(many=False)(cls)
+
+
+# --- Security schemes --------------------------------------------------------------------
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    """An ``Authorization: Bearer`` security scheme: a subclass names its authentication
+    class (``target_class``) and the scheme (``name``), and says what the bearer is."""
+
+    description: ClassVar[str] = ""
+    bearer_format: ClassVar[str | None] = None
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        definition = {"type": "http", "scheme": "bearer", "description": self.description}
+        if self.bearer_format:
+            definition["bearerFormat"] = self.bearer_format
+        return definition

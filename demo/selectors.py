@@ -20,6 +20,7 @@ WALKTHROUGH = {
     "CONNECTOR": "connector id (Demo Provider)",
     "CLIENT": "OAuth client credential id",
     "CLIENT_ID": "the demo provider's OAuth client id",
+    "HUB": "hub id (Demo Hub, embedded by the demo host page)",
 }
 
 
@@ -35,7 +36,9 @@ class Walkthrough:
         return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in self.values.items())
 
 
-def _values(*, org: str, connector: str, client: str, client_id: str, key: str) -> dict[str, str]:
+def _values(
+    *, org: str, connector: str, client: str, client_id: str, key: str, hub: str
+) -> dict[str, str]:
     values = {
         "PB": str(settings.PATCHBAY_PUBLIC_URL),
         "KEY": key,
@@ -43,6 +46,7 @@ def _values(*, org: str, connector: str, client: str, client_id: str, key: str) 
         "CONNECTOR": connector,
         "CLIENT": client,
         "CLIENT_ID": client_id,
+        "HUB": hub,
     }
     assert list(values) == list(WALKTHROUGH)
     return values
@@ -57,6 +61,7 @@ def walkthrough_of(demo: Demo) -> Walkthrough:
             client=str(demo.client_credential.pk),
             client_id=demo.client_id,
             key=demo.api_key,
+            hub=str(demo.hub.pk),
         ),
         host_page=f"{demo.host_origin}/",
     )
@@ -86,6 +91,7 @@ def walkthrough_shown() -> Walkthrough | None:
             client=str(grant.get("credentialId") or ""),
             client_id=str(grant.get("clientId") or ""),
             key=f"(printed by make run, kept in {key_file().name})",
+            hub=str(hub.pk) if hub is not None else "",
         ),
         host_page=f"{origins[0]}/" if origins else None,
     )

@@ -35,6 +35,7 @@ from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.oauth2 import OAUTH2_DEFAULTS
 from core.crypto import DecryptionError
 from credentials.models import Credential, CredentialType
+from demo.signing import demo_public_jwk
 from embed.models import Hub
 from organisations.keys import api_key_create, api_key_matches, split_key
 from organisations.models import ApiKey, Organisation
@@ -320,7 +321,8 @@ def _api_key_connector(organisation: Organisation) -> Connector:
 
 
 def _hub(organisation: Organisation, connectors: list[Connector], *, origin: str) -> Hub:
-    """The hub the demo host page embeds: both demo connectors, framed from ``origin``."""
+    """The hub the demo host page embeds: both demo connectors, framed from ``origin``, and
+    the demo company's public signing key (:mod:`demo.signing`)."""
     hub, _ = Hub.objects.update_or_create(
         organisation=organisation,
         name=HUB_NAME,
@@ -330,6 +332,7 @@ def _hub(organisation: Organisation, connectors: list[Connector], *, origin: str
             "branding_title": "Connect your tools to Demo",
             "branding_logo_url": "",
             "branding_accent_color": "#2f5bd3",
+            "signing_keys": {"keys": [demo_public_jwk()]},
         },
     )
     hub.connectors.set(connectors)

@@ -4,16 +4,17 @@ their hash exists, and even that stays out of the pages."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.validation import url_problem
+from core.jwks import PRIVATE_MEMBERS, clean_jwks
+from core.validation import Problems, url_problem
 from embed.inputs import origin_problem
-from embed.models import ConnectSession, EndUser, Hub
+from embed.models import ConnectSession, EndUser, EndUserTokenUse, Hub
 from embed.services import connect_session_revoke
 
 
@@ -31,7 +32,13 @@ class HubAdminForm(forms.ModelForm):
             "branding_title",
             "branding_logo_url",
             "branding_accent_color",
+            "signing_keys",
         )
+        help_texts = {
+            "signing_keys": 'Public keys (a JWKS, {"keys": [...]}) that verify end-user tokens '
+            "the company signs: RSA 2048-4096 bits, EC P-256 or Ed25519, each with a kid. "
+            "Never a private key.",
+        }
 
     def clean_allowed_origins(self) -> Any:
         value = self.cleaned_data.get("allowed_origins") or []
@@ -65,6 +72,19 @@ class HubAdminForm(forms.ModelForm):
         if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
             raise forms.ValidationError("A colour like #1a2b3c.")
         return value.lower()
+
+    def clean_signing_keys(self) -> Any:
+        problems = Problems()
+        value = clean_jwks(self.cleaned_data.get("signing_keys"), "signing_keys", problems)
+        if problems:
+            if any(f.field.rsplit(".", 1)[-1] in PRIVATE_MEMBERS for f in problems.fields):
+                # Never show a pasted private key again, not even to who pasted it.
+                data = cast(Any, self.data).copy()  # a QueryDict: keep multi-valued fields
+                data["signing_keys"] = ""
+                self.data = data
+            # The paths name the member (signing_keys.keys[0].d), never its value.
+            raise forms.ValidationError([f"{f.field}: {f.message}" for f in problems.fields])
+        return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -129,3 +149,21 @@ class ConnectSessionAdmin(admin.ModelAdmin):
                 connect_session_revoke(session=session)
                 count += 1
         self.message_user(request, f"Revoked {count} connect session(s).", messages.SUCCESS)
+
+
+@admin.register(EndUserTokenUse)
+class EndUserTokenUseAdmin(admin.ModelAdmin):
+    """Read-only: the ``jti``s of company-signed end-user tokens already used, each kept until
+    its token expires (a replay of one is refused)."""
+
+    list_display = ("jti", "hub", "used_at", "expires_at")
+    list_filter = ("hub__organisation",)
+    search_fields = ("jti", "hub__name")
+    fields = ("hub", "jti", "used_at", "expires_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -15,11 +15,15 @@ from rest_framework.views import APIView
 
 from connections import oauth
 from connections.inputs import InitialiseRequest
+from core.api import require_no_body
+from core.errors import PatchbayError
 from core.openapi import LIST, READ, WRITE, responses
 from embed import inputs, outputs, selectors, services
 from embed.authentication import (
     ConnectSessionAuthentication,
     ConnectSessionPrincipal,
+    EndUserTokenAuthentication,
+    InvalidEndUserToken,
     check_session_hub,
 )
 from embed.models import EndUser, Hub
@@ -204,10 +208,10 @@ class EmbedView(APIView):
     """Base of ``/embed/{hub_id}/...``: a connect session of this very hub, else 401/404.
 
     Every answer (errors too) carries ``Cache-Control: no-store``; every 401 is
-    ``invalid_session``.
+    ``invalid_session``, but for a refused company-signed token: ``invalid_token`` saying why.
     """
 
-    authentication_classes = [ConnectSessionAuthentication]
+    authentication_classes = [ConnectSessionAuthentication, EndUserTokenAuthentication]
     permission_classes = [IsConnectSession]
     pagination_class = None
 
@@ -231,7 +235,12 @@ class EmbedView(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
-        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        if isinstance(exc, InvalidEndUserToken):
+            response.data = {"code": "invalid_token", "message": str(exc.detail)}
+            response["WWW-Authenticate"] = EndUserTokenAuthentication().authenticate_header(
+                self.request
+            )
+        elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             response.data = {
                 "code": "invalid_session",
                 "message": "The connect session is missing, malformed, unknown, expired or "
@@ -248,6 +257,13 @@ class EmbedView(APIView):
         return response
 
 
+_EXCHANGE = (
+    "Exchange a company-signed end-user token (SPEC §11: a JWT signed with a key in the "
+    "hub's `signingKeys`) for a connect session token, which the widget then uses for "
+    "every call: the JWT itself works once (`jti`). The end user is created on first use."
+)
+
+
 class EmbedSessionView(EmbedView):
     @extend_schema(
         operation_id="embed_session",
@@ -255,6 +271,32 @@ class EmbedSessionView(EmbedView):
     )
     def get(self, request: Request, hub_id: str) -> Response:
         return Response(outputs.EmbedSession.render(self.principal.session))
+
+    @extend_schema(
+        operation_id="embed_session_exchange",
+        description=_EXCHANGE,
+        request=None,
+        responses=responses(
+            {201: outputs.Session},
+            400,
+            *_EMBED_READ,
+            embed=True,
+            text={
+                400: "`not_an_end_user_token`: the bearer is a connect session token already.",
+            },
+        ),
+    )
+    def post(self, request: Request, hub_id: str) -> Response:
+        exchanged = self.principal.exchanged
+        if exchanged is None:
+            raise PatchbayError(
+                "not_an_end_user_token",
+                "This exchanges a company-signed end-user token; the bearer is a connect "
+                "session token already: use it as it is.",
+                400,
+            )
+        require_no_body(request)
+        return Response(outputs.Session.render(exchanged), status=status.HTTP_201_CREATED)
 
 
 class EmbedConnectorsView(EmbedView):

@@ -1,4 +1,5 @@
-"""``Authorization: Bearer <connect session token>`` for the embed API (SPEC §3, §8).
+"""``Authorization: Bearer <connect session token>`` for the embed API (SPEC §3, §8), or a
+company-signed end-user token (a JWT, SPEC §11: :class:`EndUserTokenAuthentication`).
 
 Only connect session tokens are accepted here, in the ``Authorization`` header: an
 API key or a cookie is not, and a token in the URL's query string is refused with 400
@@ -9,6 +10,10 @@ caller learns nothing about which; the log says which (``core.logs.refusal``, wi
 session and hub ids when the token names a session, never the token): a malformed or
 unknown token or a revoked session is a warning, a missing header or an expired
 session is not.
+
+A company-signed token is for the company's own developers to get right, so its refusals
+say why: 401 ``invalid_token`` with the reason in the message (wrong ``aud``, replayed
+``jti``, ``exp`` too far ahead, no ``signingKeys``…), logged with the same reason.
 """
 
 from __future__ import annotations
@@ -24,11 +29,14 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from core.errors import PatchbayError, not_found
+from core.jwks import TokenRefused, looks_like_jwt
 from core.logs import INFO, WARNING, refusal
 from core.rows import Join, Source
 from core.text import parse_uuid
+from embed.end_user_tokens import end_user_token_session
 from embed.models import ConnectSession, EndUser, Hub
-from embed.services import SESSION_TOKEN_PREFIX, session_token_hash
+from embed.selectors import hub_by_id
+from embed.services import SESSION_TOKEN_PREFIX, NewConnectSession, session_token_hash
 from organisations.authentication import bearer_token
 from organisations.models import Organisation
 
@@ -47,11 +55,20 @@ class InvalidSession(exceptions.AuthenticationFailed):
     default_code = "invalid_session"
 
 
+class InvalidEndUserToken(exceptions.AuthenticationFailed):
+    """A company-signed end-user token that is refused; the detail says why."""
+
+    default_code = "invalid_token"
+
+
 @dataclass
 class ConnectSessionPrincipal:
     """``request.user`` for embed callers: one session of one end user of one hub."""
 
     session: ConnectSession
+    # The session made from a company-signed token by this very request (its token exists
+    # only here): what ``POST /embed/{hub_id}/session`` answers.
+    exchanged: NewConnectSession | None = None
 
     is_authenticated = True
     is_anonymous = False
@@ -153,7 +170,7 @@ def _refuse_token_in_query(request: Request) -> None:
 class ConnectSessionAuthentication(BaseAuthentication):
     """One query: the session by its hash, with its hub, organisation and end user."""
 
-    def authenticate(self, request: Request) -> tuple[ConnectSessionPrincipal, Any]:
+    def authenticate(self, request: Request) -> tuple[ConnectSessionPrincipal, Any] | None:
         _refuse_token_in_query(request)
         try:
             token = bearer_token(request)
@@ -163,6 +180,8 @@ class ConnectSessionAuthentication(BaseAuthentication):
         if token is None:
             refusal(logger, "invalid_session", reason="no_bearer")
             raise InvalidSession()
+        if not token.startswith(SESSION_TOKEN_PREFIX) and looks_like_jwt(token):
+            return None  # EndUserTokenAuthentication's
         if not _well_formed(token):
             refusal(logger, "invalid_session", level=WARNING, reason="malformed_token")
             raise InvalidSession()
@@ -186,6 +205,42 @@ class ConnectSessionAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="patchbay-embed"'
+
+
+class EndUserTokenAuthentication(BaseAuthentication):
+    """A company-signed end-user token (:mod:`embed.end_user_tokens`) for the hub in the
+    path: verified, its ``jti`` spent, and a connect session made for its end user.
+
+    Comes after :class:`ConnectSessionAuthentication`, which leaves JWT-shaped bearers to
+    it (and refuses tokens in the query string first); a session token never gets here.
+    """
+
+    def authenticate(self, request: Request) -> tuple[ConnectSessionPrincipal, Any] | None:
+        token = bearer_token(request)
+        if token is None or not looks_like_jwt(token):
+            return None
+        hub_id = (request.parser_context or {}).get("kwargs", {}).get("hub_id")
+        hub = hub_by_id(hub_id=hub_id)
+        if hub is None:
+            refusal(logger, "not_found", level=WARNING, reason="end_user_token_unknown_hub")
+            raise not_found("hub")
+        try:
+            new = end_user_token_session(hub=hub, token=token)
+        except TokenRefused as exc:
+            refusal(
+                logger,
+                "invalid_token",
+                level=INFO if exc.reason == "expired" else WARNING,
+                reason=exc.reason,
+                hub_id=hub.pk,
+                organisation_id=hub.organisation_id,
+            )
+            raise InvalidEndUserToken(exc.message) from exc
+        new.session.hub = hub
+        return ConnectSessionPrincipal(new.session, exchanged=new), new.session
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="patchbay-embed", error="invalid_token"'
 
 
 def check_session_hub(session: ConnectSession, hub_id: object) -> None:

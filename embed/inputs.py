@@ -20,7 +20,7 @@ from rest_framework.fields import SkipField
 from core.outbound import is_loopback_host
 from core.text import has_control_characters
 from core.validation import url_problem
-from core.wire import Bool, Input, Text, Url, Uuid, WireField
+from core.wire import Bool, Input, Jwks, Text, Url, Uuid, WireField
 from embed.models import DEFAULT_ACCENT_COLOR
 
 MAX_ORIGINS = 20
@@ -196,6 +196,13 @@ class Branding(_Quirks):
     )
 
 
+_SIGNING_KEYS = (
+    "The company's public keys (a JWKS) that verify the end-user tokens it signs for the "
+    "widget (`sub`: the end user's externalId, `aud`: the hub id); null or no keys: minted "
+    "connect sessions only. PATCH replaces the whole set."
+)
+
+
 class Hub(_Quirks):
     """A hub: what an organisation embeds. PATCH replaces `connectors` as a whole."""
 
@@ -214,6 +221,11 @@ class Hub(_Quirks):
     )
     connectors = _ConnectorIds(
         source="connector_ids", help_text="Ids of the organisation's connectors the hub offers."
+    )
+    signingKeys = Jwks(
+        required=False,
+        source="signing_keys",
+        help_text=_SIGNING_KEYS,
     )
 
     def to_internal_value(self, data: Any) -> Any:

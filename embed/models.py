@@ -11,6 +11,11 @@ from django.utils import timezone
 DEFAULT_ACCENT_COLOR = "#2f5bd3"
 
 
+def no_signing_keys() -> dict[str, list[object]]:
+    """A hub's ``signing_keys`` until the company registers some: an empty JWKS."""
+    return {"keys": []}
+
+
 class Hub(models.Model):
     """What a company embeds in its site: the connectors it offers its end users, where
     the widget may be framed (``allowed_origins``) and how it looks."""
@@ -27,6 +32,9 @@ class Hub(models.Model):
     branding_title = models.CharField(max_length=200, blank=True)
     branding_logo_url = models.CharField(max_length=2048, blank=True)
     branding_accent_color = models.CharField(max_length=7, default=DEFAULT_ACCENT_COLOR)
+    # The public keys (a JWKS, as core.jwks.clean_jwks keeps it) that verify end-user tokens
+    # signed by the company (SPEC §11); none: only minted connect sessions are accepted.
+    signing_keys = models.JSONField(default=no_signing_keys, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -81,3 +89,24 @@ class ConnectSession(models.Model):
     def is_usable(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
+
+
+class EndUserTokenUse(models.Model):
+    """The ``jti`` of a company-signed end-user token that has been used, kept until the
+    token expires: the unique constraint is what lets each token be used only once, even by
+    two requests at the same moment (one insert wins)."""
+
+    id = models.BigAutoField(primary_key=True)
+    hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="token_uses")
+    jti = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-used_at"]
+        verbose_name = "used end-user token"
+        constraints = [models.UniqueConstraint(fields=["hub", "jti"], name="end_user_token_jti")]
+        indexes = [models.Index(fields=["hub", "expires_at"], name="end_user_token_expiry")]
+
+    def __str__(self) -> str:
+        return f"jti {self.jti[:40]}"

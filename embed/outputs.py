@@ -19,7 +19,7 @@ from connections.models import AuthorisationStatus as Status
 from connectors.models import AuthSchemeConfig, AuthSchemeType, Connector
 from connectors.oauth2 import OAuth2Config
 from core.openapi import paginated
-from core.wire import Choice, Computed, Output, StringList, Text, Timestamp, Uuid
+from core.wire import Choice, Computed, Jwks, Output, StringList, Text, Timestamp, Uuid
 from embed import models
 
 # Longer than any token exchange can take (outbound timeouts are seconds).
@@ -47,6 +47,9 @@ class Hub(Output):
     )
     returnUrls = StringList(source="return_urls")
     branding = Branding(source="*")
+    signingKeys = Jwks(
+        source="signing_keys", help_text="Public keys that verify company-signed end-user tokens."
+    )
     createdAt = Timestamp(source="created_at")
     updatedAt = Timestamp(source="updated_at")
 

@@ -29,6 +29,13 @@ def hub_get(*, organisation: Organisation, hub_id: object) -> Hub:
     return hub
 
 
+def hub_by_id(*, hub_id: object) -> Hub | None:
+    """The hub with this id, with its organisation, whatever organisation it is of: for a
+    caller that the hub itself authenticates (a token signed with its ``signingKeys``)."""
+    pk = parse_uuid(hub_id)
+    return Hub.objects.select_related("organisation").filter(pk=pk).first() if pk else None
+
+
 def end_user_list(*, hub: Hub) -> QuerySet[EndUser]:
     return EndUser.objects.filter(hub=hub, organisation_id=hub.organisation_id)
 

@@ -65,6 +65,7 @@ class HubValues(TypedDict, total=False):
     branding_title: str
     branding_logo_url: str
     branding_accent_color: str
+    signing_keys: dict[str, Any]
 
 
 def _save(hub: Hub, connectors: list[Connector] | None, values: HubValues, **save: Any) -> Hub:
@@ -171,9 +172,14 @@ class NewConnectSession:
 
 
 def connect_session_create(
-    *, hub: Hub, external_id: str, display_name: str | None = None
+    *,
+    hub: Hub,
+    external_id: str,
+    display_name: str | None = None,
+    expires_at: datetime | None = None,
 ) -> NewConnectSession:
-    """Mint a 15-minute session for the end user ``external_id`` of ``hub``.
+    """Mint a session for the end user ``external_id`` of ``hub``, lasting 15 minutes (or
+    until ``expires_at``, for one made from a company-signed token).
 
     The end user is created on first use; a given ``display_name`` replaces the stored one.
     """
@@ -199,7 +205,7 @@ def connect_session_create(
             hub=hub,
             end_user=end_user,
             token_hash=session_token_hash(token),
-            expires_at=timezone.now() + SESSION_TTL,
+            expires_at=expires_at or timezone.now() + SESSION_TTL,
         )
     logger.info("connect session created id=%s hub=%s", session.pk, hub.pk)
     return NewConnectSession(session=session, token=token)

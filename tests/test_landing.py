@@ -53,6 +53,7 @@ def test_in_demo_mode_it_shows_the_walkthrough_values_but_never_the_key(client):
         "CONNECTOR": Connector.objects.get(name="Demo Provider").pk,
         "CLIENT": credential.pk,
         "CLIENT_ID": credential.data["clientId"],
+        "HUB": Hub.objects.get().pk,
     }.items():
         assert re.search(rf"<dt>{name}</dt>\s*<dd><code>{re.escape(str(value))}</code>", html)
     assert re.search(r"<dt>KEY</dt>\s*<dd>printed by <code>make run</code>, kept in", html)

@@ -49,6 +49,7 @@ ALLOWED_SECRETS = {
     "webhooks_create": {"secret"},
     "webhooks_rotate_secret": {"secret"},
     "hub_sessions_create": {"token"},
+    "embed_session_exchange": {"token"},  # the session a company-signed token was traded for
 }
 
 

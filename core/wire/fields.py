@@ -11,6 +11,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
+from core import jwks
 from core import validation as v
 from core.time import iso
 from core.wire.errors import cleaned
@@ -240,6 +241,57 @@ class Scopes(StringList):
 
     def to_internal_value(self, data: Any) -> Any:
         return cleaned(lambda p: v.clean_scopes(data, "", p))
+
+
+class Jwks(WireField, serializers.DictField):
+    """A JWKS of public signing keys (:func:`core.jwks.clean_jwks`): ``{"keys": [JWK]}``,
+    stored with only each key's defining members; ``null`` is no keys. A private member is
+    refused at its path (``….keys[0].d``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("null_as", jwks.no_keys)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        return cleaned(lambda p: jwks.clean_jwks(data, "", p))
+
+    def render_value(self, value: Any) -> Any:
+        return value if isinstance(value, dict) else jwks.no_keys()
+
+
+class JwksExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.wire.Jwks"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        def enum(*values: str) -> dict[str, Any]:
+            return {"type": "string", "enum": list(values)}
+
+        text = {"type": "string"}
+        members = {"n": text, "e": text, "crv": enum("P-256", "Ed25519"), "x": text, "y": text}
+        key = {
+            "type": "object",
+            "required": ["kty", "kid"],
+            "properties": {
+                "kty": enum("RSA", "EC", "OKP"),
+                "kid": {**text, "maxLength": jwks.MAX_KID_CHARS},
+                "alg": enum(*jwks.RSA_ALGORITHMS, "ES256", "EdDSA"),
+                "use": enum("sig"),
+                **members,
+            },
+            "description": "A public JWK: RSA (2048-4096 bits), EC P-256 or Ed25519. "
+            "Private members (d, p, q, dp, dq, qi, k) are refused.",
+        }
+        schema: dict[str, Any] = {
+            "type": "object",
+            "required": ["keys"],
+            "properties": {"keys": {"type": "array", "maxItems": jwks.MAX_KEYS, "items": key}},
+            "additionalProperties": False,
+        }
+        if self.target.help_text:
+            schema["description"] = str(self.target.help_text)
+        if direction == "request":
+            schema["nullable"] = True
+        return schema
 
 
 class Computed(serializers.Field):

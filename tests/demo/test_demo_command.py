@@ -22,6 +22,7 @@ from oauth2_provider.models import get_application_model
 
 from connectors.models import AuthSchemeConfig, Connector
 from credentials.models import Credential
+from embed.models import Hub
 from organisations.keys import api_key_create, api_key_matches, split_key
 from organisations.models import ApiKey, Organisation
 from tests.conftest import Provider, callback_query
@@ -278,7 +279,7 @@ def test_it_prints_every_value_the_readme_walkthrough_exports_labelled_by_its_na
         line for line in readme_walkthrough().splitlines() if line.startswith("export ")
     ]
     names = export_names(readme_export)
-    assert names == ["PB", "KEY", "ORG", "CONNECTOR", "CLIENT", "CLIENT_ID"]
+    assert names == ["PB", "KEY", "ORG", "CONNECTOR", "CLIENT", "CLIENT_ID", "HUB"]
     # The walkthrough uses no variable its export line does not set.
     used = set(re.findall(r"\$([A-Z_]+)", readme_walkthrough()))
     assert used <= set(names), used - set(names)
@@ -309,6 +310,7 @@ def test_it_prints_every_value_the_readme_walkthrough_exports_labelled_by_its_na
         "CONNECTOR": str(Connector.objects.get(name="Demo Provider").pk),
         "CLIENT": str(credential.pk),
         "CLIENT_ID": credential.data["clientId"],
+        "HUB": str(Hub.objects.get(organisation=organisation).pk),
     }
     assert api_key_matches(ApiKey.objects.get(prefix=split_key(exported["KEY"])), exported["KEY"])
 

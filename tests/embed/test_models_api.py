@@ -43,8 +43,9 @@ def test_it_creates_a_hub_with_connectors(alice, hub):
     data = response.json()
     assert set(data) == {
         "id", "name", "connectors", "allowedOrigins", "returnUrls", "branding",
-        "createdAt", "updatedAt",
+        "signingKeys", "createdAt", "updatedAt",
     }  # fmt: skip
+    assert data["signingKeys"] == {"keys": []}
     assert sorted(data["connectors"]) == sorted([str(hub.api_key.pk), str(hub.oauth2.pk)])
     assert data["allowedOrigins"] == ["https://app.example.com", "https://www.example.com:8443"]
     assert data["branding"] == {

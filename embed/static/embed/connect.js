@@ -3,7 +3,8 @@
  *   <script src="PATCHBAY_URL/embed/HUB_ID/connect.js"></script>
  *   var widget = Patchbay.connect({
  *     container: "#connect",              // element or selector
- *     token: fetchConnectSessionToken,    // string, or function returning a string or promise
+ *     token: fetchConnectSessionToken,    // string, or function returning a string or promise:
+ *                                         // a connect session token or a company-signed JWT
  *     onConnected: function (e) {},       // e.connectionId
  *     onError: function (e) {},           // e.error (a code), e.message
  *   });

@@ -1,6 +1,8 @@
 /* Patchbay connect panel: runs inside the host page's iframe, at Patchbay's origin.
  * The session token arrives by postMessage from the framing page, is kept in this closure
- * only (never a URL, cookie or storage) and is sent only to Patchbay's own embed API. */
+ * only (never a URL, cookie or storage) and is sent only to Patchbay's own embed API.
+ * A company-signed end-user token (a JWT) arrives the same way and is traded at once for a
+ * connect session token (it works only once). */
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("patchbay-config").textContent);
@@ -86,10 +88,9 @@
       if (!framed() || event.source !== window.parent) return;
       if (ALLOWED.indexOf(event.origin) === -1) return;
       if (hostOrigin && event.origin !== hostOrigin) return;
-      if (typeof data.token !== "string" || !data.token || data.token.length > 1024) return;
+      if (typeof data.token !== "string" || !data.token || data.token.length > 8192) return;
       hostOrigin = event.origin;
-      token = data.token;
-      load();
+      start(data.token);
     } else if (data.type === "patchbay:flow-ready") {
       // Patchbay's start page, in the window this panel opened for its flow: hand it the
       // flow's one-time secret (never put in a URL), once, to that window only.
@@ -154,6 +155,30 @@
   function setBusy(busy) {
     var buttons = document.querySelectorAll("#app button");
     for (var i = 0; i < buttons.length; i++) buttons[i].disabled = busy;
+  }
+
+  function companySigned(value) {
+    return value.slice(0, 4) !== "pbs_" && value.split(".").length === 3;
+  }
+
+  function start(given) {
+    token = given;
+    if (!companySigned(given)) {
+      load();
+      return;
+    }
+    api("POST", "/session")
+      .then(function (session) {
+        token = session.token;
+        load();
+      })
+      .catch(function (error) {
+        if (error.status !== 401) return apiFailed(error);
+        // Refused (replayed, expired, wrong hub…): the host page hears why.
+        token = null;
+        setBusy(true);
+        fail(error.code, error.message);
+      });
   }
 
   function load() {
