@@ -235,12 +235,10 @@ class EmbedView(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
-        if isinstance(exc, InvalidEndUserToken):
-            response.data = {"code": "invalid_token", "message": str(exc.detail)}
-            response["WWW-Authenticate"] = EndUserTokenAuthentication().authenticate_header(
-                self.request
-            )
-        elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        session_refused = not isinstance(exc, InvalidEndUserToken)  # that one says why
+        if session_refused and isinstance(
+            exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed
+        ):
             response.data = {
                 "code": "invalid_session",
                 "message": "The connect session is missing, malformed, unknown, expired or "

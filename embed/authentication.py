@@ -28,6 +28,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from core.auth_errors import InvalidToken
 from core.errors import PatchbayError, not_found
 from core.jwks import TokenRefused, looks_like_jwt
 from core.logs import INFO, WARNING, refusal
@@ -55,10 +56,10 @@ class InvalidSession(exceptions.AuthenticationFailed):
     default_code = "invalid_session"
 
 
-class InvalidEndUserToken(exceptions.AuthenticationFailed):
+class InvalidEndUserToken(InvalidToken):
     """A company-signed end-user token that is refused; the detail says why."""
 
-    default_code = "invalid_token"
+    www_authenticate = 'Bearer realm="patchbay-embed", error="invalid_token"'
 
 
 @dataclass
@@ -240,7 +241,7 @@ class EndUserTokenAuthentication(BaseAuthentication):
         return ConnectSessionPrincipal(new.session, exchanged=new), new.session
 
     def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="patchbay-embed", error="invalid_token"'
+        return InvalidEndUserToken.www_authenticate
 
 
 def check_session_hub(session: ConnectSession, hub_id: object) -> None:

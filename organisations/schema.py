@@ -1,4 +1,4 @@
-"""OpenAPI description of API-key and id_token authentication (drf-spectacular)."""
+"""OpenAPI description of the REST API's two bearer schemes: API keys and IdP id_tokens."""
 
 from __future__ import annotations
 
