@@ -166,7 +166,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response that has none of its own (the embed
     # panel and the OAuth callback page set theirs).
-    "csp.middleware.CSPMiddleware",
+    "core.csp.CSPMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "core.middleware.NulCharacterGuardMiddleware",
     "core.ratelimit.AddressRateLimitMiddleware",
@@ -350,6 +350,8 @@ REST_FRAMEWORK = {
     # serializer_class per view to draw its forms, which Patchbay's views do not have;
     # /api/docs/ is the interactive way in.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's, with a shortcut for no Accept, */* and application/json (core/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.ContentNegotiation",
     "DEFAULT_METADATA_CLASS": "core.api.RouteMetadata",
     "DEFAULT_PAGINATION_CLASS": "core.api.CursorPagination",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
