@@ -355,7 +355,7 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "core.api.RouteMetadata",
     "DEFAULT_PAGINATION_CLASS": "core.api.CursorPagination",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [
         "core.ratelimit.ApiKeyThrottle",

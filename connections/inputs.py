@@ -21,8 +21,8 @@ from rest_framework.fields import empty
 from connections.services import CredentialRef as CredentialLink
 from connectors.schemes.base import ProviderUrl
 from core.errors import FieldError, PatchbayError, invalid
-from core.text import has_control_characters
-from core.wire import Bool, Input, ObjectList, Text, WireField
+from core.text import TOKEN_PATTERN, has_control_characters, text_pattern
+from core.wire import Bool, Input, ObjectList, Text, WireField, url_facts
 
 # --- Connections --------------------------------------------------------------------
 
@@ -93,13 +93,19 @@ class FlowText(WireField, serializers.CharField):
     """A string of an initialise body: at most ``max_length`` characters, no control
     characters, not blank when required."""
 
-    def __init__(self, *, max_length: int = 4096, **kwargs: Any) -> None:
+    def __init__(self, *, max_length: int = 4096, url: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("allow_blank", not kwargs.get("required", False))
+        self.url = url  # the flow checks it as a provider URL (connections.oauth.params)
         super().__init__(max_length=max_length, trim_whitespace=False, **kwargs)
 
     def run_validation(self, data: Any = empty) -> Any:
         # CharField's own would answer "may not be blank" in DRF's words first.
         return serializers.Field.run_validation(self, data)
+
+    def schema_facts(self) -> dict[str, Any]:
+        if self.url:
+            return url_facts(blank=self.allow_blank)
+        return {"pattern": text_pattern()}
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
@@ -120,6 +126,9 @@ class GrantText(FlowText):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_blank=False, **kwargs)
 
+    def schema_facts(self) -> dict[str, Any]:
+        return {"pattern": text_pattern(not_blank=True)}
+
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str) or not data.strip():
             raise serializers.ValidationError("Must be a non-empty string.")
@@ -135,6 +144,9 @@ class FlowScopes(WireField, serializers.ListField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(child=serializers.CharField(), **kwargs)
+
+    def schema_facts(self) -> dict[str, Any]:
+        return {"items": {"pattern": TOKEN_PATTERN}}  # the flow refuses whitespace too
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
@@ -179,7 +191,7 @@ class InitialiseRequest(FlowBody):
     """SPEC §5.1. `credential` is the `oauth2-client` credential; `clientId` must be the
     one stored in it."""
 
-    authorizeUrl = FlowText(required=True, source="authorize_url")
+    authorizeUrl = FlowText(required=True, url=True, source="authorize_url")
     clientId = FlowText(required=True, source="client_id")
     credential = CredentialPointer(
         source="*", required_message=_POINTER, null_message=_POINTER, not_object=_POINTER

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 
 from connections import proxy
 from connections.proxy.headers import headers_from_meta
-from connections.proxy.retries import retries_parse
+from connections.proxy.retries import MAX_RETRIES, retries_parse
 from connections.selectors import connection_get
 from core.errors import PatchbayError
 from core.openapi import errors
@@ -43,7 +43,7 @@ _PARAMETERS = [
     ),
     OpenApiParameter(
         "Patchbay-Retries",
-        int,
+        {"type": "integer", "minimum": 0, "maximum": MAX_RETRIES},
         OpenApiParameter.HEADER,
         description="0-5 (default 0): retries after a connection error, 429, 502, 503 or 504, "
         "for GET, HEAD, PUT, DELETE and any request with an `Idempotency-Key`; exponential "

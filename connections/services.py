@@ -257,7 +257,12 @@ def connection_update(
     ``connector_id`` may be given only as the connection's own (a body that echoes it).
     """
     if connector_id is not None and connector_id != str(connection.connector_id):
-        raise PatchbayError("invalid_request", "systemId cannot be changed.", 400)
+        raise PatchbayError(
+            "invalid_request",
+            "systemId cannot be changed.",
+            400,
+            [FieldError("systemId", "Cannot be changed.")],
+        )
     links = (
         _resolve_links(
             organisation=connection.organisation, connector=connection.connector, refs=credentials

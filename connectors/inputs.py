@@ -94,6 +94,16 @@ def _variant(kind: str) -> type[_AuthSchemeConfig]:
         key=key,
         settings=SETTINGS[kind],
         echo=frozenset({"validationMessages", *TYPED_KEYS.values()} - {key}),
+        # The other types' keys, as a response has them: null (check() refuses a value).
+        echo_schemas={
+            other: {
+                "nullable": True,
+                "enum": [None],
+                "description": f"Only null: the settings of type {kind!r} are in {key!r}.",
+            }
+            for other in TYPED_KEYS.values()
+            if other != key
+        },
         id=ConfigId(required=False, help_text=CONFIG_ID_HELP),
         type=Choice((kind,), required=True),
         description=BlankText(max_length=1000),

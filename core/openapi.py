@@ -12,12 +12,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from drf_spectacular import openapi
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
 )
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
+
+from core.wire import Input
+from core.wire.bodies import ECHO_SCHEMA
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, with an :class:`Input`'s ``echo`` keys in its request component
+    as ``readOnly`` properties: its own split of request components drops every
+    ``readOnly`` property, which would leave a closed object that refuses them."""
+
+    def _postprocess_serializer_schema(
+        self, schema: dict[str, Any], serializer: Any, direction: Any
+    ) -> dict[str, Any]:
+        schema = super()._postprocess_serializer_schema(schema, serializer, direction)
+        if direction == "request" and isinstance(serializer, Input) and not serializer.open:
+            properties = schema.setdefault("properties", {})
+            for name in sorted(serializer.echo):
+                echoed = serializer.echo_schemas.get(name, ECHO_SCHEMA)
+                properties.setdefault(name, dict(echoed))
+        return schema
 
 
 class DocSerializer(serializers.Serializer):

@@ -22,6 +22,7 @@ from credentials.services import (
     credential_exchange_run,
     credential_update,
 )
+from credentials.types import CREDENTIAL_TYPES, TYPE_ALIASES
 from organisations.tenancy import OrganisationScopedViewSet
 
 _TYPES_400 = {
@@ -39,7 +40,11 @@ _MTLS_404 = {404: "`not_found`: the credential, or the `mTLSCredentialId` it nam
         operation_id="credentials_list",
         parameters=[
             OpenApiParameter(
-                "type", str, OpenApiParameter.QUERY, description="Only credentials of this type."
+                "type",
+                str,
+                OpenApiParameter.QUERY,
+                enum=[*CREDENTIAL_TYPES, *TYPE_ALIASES],
+                description="Only credentials of this type (or of the type it is a name for).",
             )
         ],
         responses=responses({200: outputs.CredentialPage}, *LIST),

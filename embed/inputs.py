@@ -132,6 +132,9 @@ class _AccentColor(WireField, serializers.CharField):
     def run_validation(self, data: Any = serializers.empty) -> Any:
         return serializers.Field.run_validation(self, data)
 
+    def schema_facts(self) -> dict[str, Any]:
+        return {"pattern": f"^{_ACCENT.pattern}$"}
+
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str) or not _ACCENT.fullmatch(data):
             raise serializers.ValidationError("Must be a colour like #1a2b3c.")

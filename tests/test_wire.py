@@ -10,6 +10,7 @@ import pytest
 
 import core.wire.bodies
 from core.errors import PatchbayError
+from core.text import text_pattern
 from core.wire import Int, Text
 from webhooks import outputs
 from webhooks.inputs import WebhookEndpointCreate
@@ -35,7 +36,12 @@ def test_a_field_added_to_an_input_is_validated_and_documented(alice, monkeypatc
     assert WebhookEndpointCreate.parse(body)["colour"] == "teal"
     component = _schema(alice.client)["components"]["schemas"]["WebhookEndpointCreateRequest"]
     # Optional, so null parses (as absent): the document says so.
-    assert component["properties"]["colour"] == {"type": "string", "maxLength": 8, "nullable": True}
+    assert component["properties"]["colour"] == {
+        "type": "string",
+        "maxLength": 8,
+        "pattern": text_pattern(),  # the parser's rule: no control characters
+        "nullable": True,
+    }
     assert component["additionalProperties"] is False
 
 

@@ -10,6 +10,7 @@ import pytest
 import core.wire.bodies
 from connections.inputs import CredentialPointer, InitialiseRequest
 from core.errors import PatchbayError
+from core.text import text_pattern
 from core.wire import Input, ObjectList, Text
 
 
@@ -105,6 +106,7 @@ def test_a_field_added_to_a_nested_input_is_validated_and_documented(alice, monk
     assert schemas["CredentialPointerRequest"]["properties"]["label"] == {
         "type": "string",
         "maxLength": 8,
+        "pattern": text_pattern(),  # the parser's rule: no control characters
         "nullable": True,
     }
     assert schemas["InitialiseRequestRequest"]["properties"]["credential"] == {

@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import require_no_body
+from core.api import CursorPagination, require_no_body
 from core.openapi import LIST, READ, WRITE, responses
 from organisations.tenancy import OrganisationScopedViewSet
 from webhooks import outputs
@@ -24,11 +24,11 @@ from webhooks.services import (
     endpoint_update,
 )
 
+# The pagination's own parameters (``first`` 1-100, ``after``): a list action is not a
+# ``list``, so drf-spectacular leaves them out.
 _PAGE_PARAMETERS = [
-    OpenApiParameter("first", int, OpenApiParameter.QUERY, description="Page size (default 50)."),
-    OpenApiParameter(
-        "after", str, OpenApiParameter.QUERY, description="The `endCursor` of the previous page."
-    ),
+    OpenApiParameter(p["name"], p["schema"], OpenApiParameter.QUERY, description=p["description"])
+    for p in CursorPagination().get_schema_operation_parameters(None)
 ]
 
 
@@ -104,7 +104,7 @@ class WebhookEndpointViewSet(OrganisationScopedViewSet):
     @extend_schema(
         operation_id="webhooks_rotate_secret",
         request=WebhookSecretRotate,
-        responses=responses({200: outputs.WebhookSecret}, *READ),
+        responses=responses({200: outputs.WebhookSecret}, *WRITE),
         description="A new signing secret, shown only here. The old one keeps signing "
         "beside it (a second signature in `webhook-signature`) for `overlapSeconds`.",
     )

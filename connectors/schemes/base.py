@@ -17,7 +17,7 @@ from connectors.models import AuthSchemeType
 from core import validation as v
 from core.text import has_control_characters
 from core.validation import Problems, join
-from core.wire import Input, ListOf, StringList, Text, Url, WireField, cleaned
+from core.wire import Input, ListOf, StringList, Text, Url, WireField, cleaned, url_facts
 
 TYPED_KEYS: dict[str, str] = {
     AuthSchemeType.NONE: "none",
@@ -174,6 +174,9 @@ class ParamName(Text):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=256, required=True, **kwargs)
 
+    def schema_facts(self) -> dict[str, Any]:
+        return {"pattern": PARAM_NAME_RE.pattern}
+
     def to_internal_value(self, data: Any) -> Any:
         text = super().to_internal_value(data)
         if not PARAM_NAME_RE.match(text):
@@ -225,6 +228,9 @@ class ProviderUrl(Url):
     def run_validation(self, data: Any = empty) -> Any:
         # CharField's own answers "may not be blank" before the project's rule runs.
         return serializers.Field.run_validation(self, data)
+
+    def schema_facts(self) -> dict[str, Any]:
+        return url_facts(blank=self.blank)
 
     def to_internal_value(self, data: Any) -> Any:
         return cleaned(lambda p: v.clean_url(data, "", p, required=not self.blank))

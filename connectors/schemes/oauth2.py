@@ -59,6 +59,9 @@ class ScopeSeparator(Text):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=1, **kwargs)
 
+    def schema_facts(self) -> dict[str, Any]:
+        return {"pattern": r"^([^\w\x00-\x1f\x7f]|_)$"}  # not str.isalnum, no control
+
     def to_internal_value(self, data: Any) -> Any:
         text = super().to_internal_value(data)
         if len(text) != 1 or text.isalnum():

@@ -34,6 +34,9 @@ class DigestInputs(StringList):
     def get_default(self) -> Any:
         return list(super().get_default() or ())  # a copy: the declared default stays
 
+    def schema_facts(self) -> dict[str, Any]:
+        return {"minItems": 1, "uniqueItems": True}
+
     def to_internal_value(self, data: Any) -> Any:
         def run(problems: v.Problems) -> list[str] | None:
             inputs = v.clean_string_list(data, "", problems, **self.options)

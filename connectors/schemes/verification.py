@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.text import has_control_characters
+from core.text import CONTROL, SPACE, has_control_characters
 from core.wire import Choice, Input, Int, Text, WireField
 
 VERIFICATION_METHODS = ("GET", "HEAD", "POST")
@@ -25,6 +25,10 @@ class VerificationPath(Text):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=2048, required=True, **kwargs)
+
+    def schema_facts(self) -> dict[str, Any]:
+        allowed = f"[^{SPACE}{CONTROL}\\\\#"
+        return {"pattern": f"^/({allowed}/]{allowed}]*)?$"}
 
     def to_internal_value(self, data: Any) -> Any:
         text = super().to_internal_value(data)
@@ -48,6 +52,9 @@ class StatusList(WireField, serializers.ListField):
             max_length=MAX_EXPECTED_STATUSES,
             **kwargs,
         )
+
+    def schema_facts(self) -> dict[str, Any]:
+        return {"uniqueItems": True}
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, list):

@@ -54,6 +54,7 @@ from core.wire.fields import (
     Url,
     Uuid,
     WireField,
+    url_facts,
 )
 
 __all__ = [
@@ -89,4 +90,5 @@ __all__ = [
     "field_errors",
     "invalid_request",
     "render_mapping",
+    "url_facts",
 ]

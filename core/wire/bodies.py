@@ -35,7 +35,13 @@ class Input(serializers.Serializer):
     into the parent's."""
 
     echo: ClassVar[frozenset[str]] = frozenset()
+    #: The document's schema of an ``echo`` key whose value :meth:`check` restricts (by
+    #: default it is ``readOnly``: any value, never sent by a generator).
+    echo_schemas: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     open: ClassVar[bool] = False
+    #: Parsed whole even inside a PATCH (a wrapper whose one key is always required): its
+    #: ``Patched…`` component keeps ``required``.
+    whole: ClassVar[bool] = False
     unknown_message: ClassVar[str] = "Unknown field."
     #: The document's component name (``Patched…``/``…Request`` are added), when an API
     #: kept its name from before the class that declares it.
@@ -283,8 +289,11 @@ def _own_description(schema: dict[str, Any], target: Any) -> dict[str, Any]:
 
 
 class InputExtension(OpenApiSerializerExtension):
-    """Inputs are closed objects (``additionalProperties: false``) unless they accept keys
-    echoed back from a response, which are ignored."""
+    """Inputs are closed objects (``additionalProperties: false``) unless ``open``: the
+    keys they ignore (``echo``) are listed as ``readOnly`` properties, which a client may
+    send back and a generator never sends. Each property carries its field's
+    :meth:`~core.wire.WireField.schema_facts` (patterns, formats), and ``nullable`` exactly
+    where ``null`` parses."""
 
     target_class = "core.wire.Input"
     match_subclasses = True
@@ -294,12 +303,43 @@ class InputExtension(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
-        open_ = self.target.echo or self.target.open
-        if direction == "response" or not schema.get("properties") or not open_:
+        if direction == "response" or not self.target.open:
             schema["additionalProperties"] = False
         if direction == "request":
+            required = [n for n, f in self.target.fields.items() if f.required]
+            if self.target.whole and required:
+                schema["required"] = required
+            _add_facts(schema, self.target)
             _mark_nullable(schema, self.target)
         return _own_description(schema, self.target)
+
+
+ECHO_SCHEMA = {
+    "readOnly": True,
+    "description": "A key of the response, accepted when sent back and ignored.",
+}
+
+
+def _add_facts(schema: dict[str, Any], target: Input) -> None:
+    """Each property's :meth:`~core.wire.WireField.schema_facts`, merged in (a ``$ref``
+    property is an object declared elsewhere and has none)."""
+    properties = schema.get("properties", {})
+    for name, field in target.fields.items():
+        prop = properties.get(name)
+        facts = getattr(field, "schema_facts", None)
+        if prop is None or field.read_only or facts is None or "$ref" in prop:
+            continue
+        _merge(prop, facts())
+
+
+def _merge(schema: dict[str, Any], facts: Mapping[str, Any]) -> None:
+    for key, value in facts.items():
+        if value is None:
+            schema.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(schema.get(key), dict):
+            _merge(schema[key], value)
+        else:
+            schema[key] = value
 
 
 def _null_accepted(field: serializers.Field) -> bool:

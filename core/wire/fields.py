@@ -6,13 +6,14 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.core.validators import URLValidator
+from django.core.validators import RegexValidator, URLValidator
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
 from core import jwks
 from core import validation as v
+from core.text import BASE64_PATTERN, TOKEN_PATTERN, URL_PATTERN, text_pattern
 from core.time import iso
 from core.wire.errors import cleaned
 
@@ -64,11 +65,27 @@ class WireField(serializers.Field):
             return False
         return self.null_as is not empty or not self.required
 
+    def schema_facts(self) -> dict[str, Any]:
+        """JSON Schema keywords for rules of this field's parser that DRF's own mapping does
+        not show (a pattern, a format), from the same constants the parser uses; ``None``
+        drops a keyword DRF's mapping put there. The document's request bodies carry them
+        (:class:`~core.wire.InputExtension`), so a schema-driven client sees what is
+        refused."""
+        return {}
+
     def render_value(self, value: Any) -> Any:
         return value
 
     def to_representation(self, value: Any) -> Any:
         return self.render_value(value)
+
+
+def url_facts(*, blank: bool) -> dict[str, Any]:
+    """An https URL (``format: uri`` and :data:`~core.text.URL_PATTERN`), or also ``""``
+    when ``blank`` (then no ``format``: ``""`` is no URI)."""
+    if blank:
+        return {"format": None, "pattern": f"^$|{URL_PATTERN}"}
+    return {"format": "uri", "pattern": URL_PATTERN}
 
 
 NOT_NULL_LIST = "Must be a list (or left out), not null."
@@ -91,6 +108,12 @@ class Text(WireField, serializers.CharField):
     def run_validation(self, data: Any = empty) -> Any:
         # CharField's own would answer "may not be blank" before the project's rules run.
         return serializers.Field.run_validation(self, data)
+
+    def schema_facts(self) -> dict[str, Any]:
+        if any(isinstance(x, RegexValidator) for x in self.validators):
+            return {}  # its own pattern (in the document already) is the stricter rule
+        not_blank = self.required or not self.allow_blank
+        return {"pattern": text_pattern(multiline=self.multiline, not_blank=not_blank)}
 
     def to_internal_value(self, data: Any) -> Any:
         return cleaned(
@@ -124,6 +147,9 @@ class Url(WireField, serializers.URLField):
     def run_validation(self, data: Any = empty) -> Any:
         # CharField's own would answer "may not be blank" (and trim) before url_problem runs.
         return serializers.Field.run_validation(self, data)
+
+    def schema_facts(self) -> dict[str, Any]:
+        return url_facts(blank=not self.required)
 
     def to_internal_value(self, data: Any) -> Any:
         return cleaned(lambda p: v.clean_url(data, "", p, required=self.required))
@@ -207,6 +233,12 @@ class StringList(WireField, serializers.ListField):
         )
         super().__init__(child=child, max_length=max_items, **kwargs)
 
+    def schema_facts(self) -> dict[str, Any]:
+        if self.options["choices"] is not None:
+            return {}  # the items are an enum
+        no_space = self.options["no_whitespace"]
+        return {"items": {"pattern": TOKEN_PATTERN if no_space else text_pattern(not_blank=True)}}
+
     def to_internal_value(self, data: Any) -> Any:
         items = cleaned(lambda p: v.clean_string_list(data, "", p, **self.options))
         return sorted(set(items)) if self.unique_sorted else items
@@ -217,6 +249,9 @@ class StringList(WireField, serializers.ListField):
 
 class Base64(Text):
     """Standard base64 (RFC 4648 §4) with padding, at most ``max_length`` characters."""
+
+    def schema_facts(self) -> dict[str, Any]:
+        return {"pattern": BASE64_PATTERN}
 
     def to_internal_value(self, data: Any) -> Any:
         return cleaned(

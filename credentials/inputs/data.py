@@ -174,7 +174,8 @@ def _wrapper(spec: CredentialTypeSpec, inner: type[DataInput]) -> type[Input]:
         )
     else:
         field_ = inner(required=spec.type != "none")
-    attrs = {"__module__": __name__, "__doc__": None, spec.data_key: field_}
+    # Whole even in a PATCH: ``data`` given holds its key (TypedData's rule).
+    attrs = {"__module__": __name__, "__doc__": None, "whole": True, spec.data_key: field_}
     return type(f"Credential{camel(spec.data_key)}Data", (Input,), attrs)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from rest_framework import serializers
 
 from core import validation as v
+from core.text import BASE64_PATTERN
 from core.wire import (
     Base64,
     Bool,
@@ -91,6 +92,10 @@ class Base64Map(WireField, serializers.DictField):
     def __init__(self, **kwargs: Any) -> None:
         child = serializers.CharField(max_length=DEFAULT_MAX_VALUE_LENGTH)
         super().__init__(child=child, **kwargs)
+
+    def schema_facts(self) -> dict[str, Any]:
+        # The keys' own rule (1-200 characters) has no keyword in OpenAPI 3.0.
+        return {"additionalProperties": {"pattern": BASE64_PATTERN}}
 
     def to_internal_value(self, data: Any) -> Any:
         return cleaned(lambda p: _base64_map(data, p))

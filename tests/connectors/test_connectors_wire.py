@@ -12,6 +12,7 @@ import core.wire.compound
 from connectors.inputs import AuthSchemeConfig
 from connectors.schemes.oauth2 import OAuth2Settings
 from core.errors import PatchbayError
+from core.text import text_pattern
 from core.wire import Text
 from tests.connectors.test_connectors_api import create_connector, oauth2
 
@@ -37,7 +38,12 @@ def test_a_setting_added_to_a_type_is_validated_and_documented(alice, monkeypatc
     assert AuthSchemeConfig.parse(config).settings["colour"] == "teal"
     assert create_connector(alice, configs=[config]).status_code == 201
     settings = _components(alice.client)["OAuth2SettingsRequest"]
-    assert settings["properties"]["colour"] == {"type": "string", "maxLength": 8, "nullable": True}
+    assert settings["properties"]["colour"] == {
+        "type": "string",
+        "maxLength": 8,
+        "pattern": text_pattern(),  # the parser's rule: no control characters
+        "nullable": True,
+    }
     assert settings["additionalProperties"] is False
 
 

@@ -9,7 +9,9 @@ import pytest
 
 import core.wire.bodies
 from core.errors import PatchbayError
+from core.text import text_pattern
 from core.wire import Text
+from core.wire.bodies import ECHO_SCHEMA
 from credentials import outputs
 from credentials.inputs import DATA_INPUTS, credential_data_parse
 from credentials.models import Credential
@@ -43,7 +45,12 @@ def test_a_field_added_to_a_types_data_is_validated_documented_and_stored(alice,
     assert created.status_code == 201, created.json()
     assert Credential.objects.get().data == {"username": "u", "password": "p", "realm": "r"}
     component = _schema(alice.client)["components"]["schemas"]["BasicAuthCredentialDataRequest"]
-    assert component["properties"]["realm"] == {"type": "string", "maxLength": 40, "nullable": True}
+    assert component["properties"]["realm"] == {
+        "type": "string",
+        "maxLength": 40,
+        "pattern": text_pattern(),  # the parser's rule: no control characters
+        "nullable": True,
+    }
     assert component["additionalProperties"] is False
 
 
@@ -57,7 +64,8 @@ def test_the_document_shows_each_types_body_as_one_of_by_type(alice):
     assert variant["properties"]["data"] == {
         "$ref": "#/components/schemas/CredentialBasicAuthDataRequest"
     }
-    assert "redactFields" not in variant["properties"]  # a typed credential's own, read-only
+    # A typed credential's own (read-only): sent back, it is ignored.
+    assert variant["properties"]["redactFields"] == ECHO_SCHEMA
     assert "redactFields" in schemas["CredentialDefaultRequest"]["properties"]
     answer = schemas["CredentialBasicAuth"]
     assert answer["additionalProperties"] is False

@@ -9,6 +9,7 @@ import pytest
 
 import core.wire.bodies
 from core.errors import PatchbayError
+from core.text import text_pattern
 from core.wire import Text
 from embed import inputs
 
@@ -45,5 +46,10 @@ def test_a_field_added_to_the_branding_is_validated_and_documented(alice, monkey
     assert inputs.Hub.parse(body) == {"name": "Portal", "branding_motto": "hi"}
     schema = alice.client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     component = schema.json()["components"]["schemas"]["BrandingRequest"]
-    assert component["properties"]["motto"] == {"type": "string", "maxLength": 20, "nullable": True}
+    assert component["properties"]["motto"] == {
+        "type": "string",
+        "maxLength": 20,
+        "pattern": text_pattern(),  # the parser's rule: no control characters
+        "nullable": True,
+    }
     assert component["additionalProperties"] is False
