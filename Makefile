@@ -10,7 +10,8 @@ DEMO_HOST_PORT ?= 8001
 # Demo settings for `make run` (DEBUG on a laptop, loopback only).
 RUN_ENV := DEBUG=true PATCHBAY_DEMO=true PATCHBAY_ALLOW_INSECURE_HTTP=true \
 	PATCHBAY_ALLOW_PRIVATE_NETWORKS=true SECURE_SSL_REDIRECT=false \
-	PATCHBAY_PUBLIC_URL=http://$(HOST):$(PORT)
+	PATCHBAY_PUBLIC_URL=http://$(HOST):$(PORT) \
+	PATCHBAY_IDP_ISSUER=http://$(HOST):$(PORT)/demo/provider PATCHBAY_IDP_AUDIENCE=patchbay
 
 .PHONY: run test install install-dev check-ports lint typecheck layers check bench clean
 

@@ -371,7 +371,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Patchbay API",
     "DESCRIPTION": (
         "Connectors, encrypted credentials, connections and the OAuth 2.0 "
-        "authorization-code flow. Authenticate with `Authorization: Bearer <api key>`."
+        "authorization-code flow. Authenticate with `Authorization: Bearer <api key>`, "
+        "or, for internal consumers, `Authorization: Bearer <JWT id_token>` from the IdP."
     ),
     "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -422,4 +423,39 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["read"],
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
 }
+
+
+def _demo_oidc_key() -> str:
+    """The demo IdP's RSA signing key (PEM), kept owner-only beside the demo key file so
+    that the server and ``manage.py demo_id_token`` sign and verify with the same one."""
+    path = PATCHBAY_DEMO_OIDC_KEY_FILE
+    if path.exists():
+        return path.read_text()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as fh:
+        fh.write(pem)
+    return pem
+
+
+# The demo provider is also the demo IdP (README "Internal consumers"): OpenID Connect
+# discovery and JWKS at /demo/provider/.well-known/, RS256 with the key above.
+PATCHBAY_DEMO_OIDC_KEY_FILE = Path(
+    env.str(
+        "PATCHBAY_DEMO_OIDC_KEY_FILE",
+        default=str(PATCHBAY_DEMO_KEY_FILE.with_name(PATCHBAY_DEMO_KEY_FILE.name + ".oidc.pem")),
+    )
+)
+if PATCHBAY_DEMO:
+    OAUTH2_PROVIDER["OIDC_ENABLED"] = True
+    OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = _demo_oidc_key()
+    OAUTH2_PROVIDER["SCOPES"] = {**OAUTH2_PROVIDER["SCOPES"], "openid": "Sign you in"}
 LOGIN_URL = "/demo/provider/login/"

@@ -73,6 +73,23 @@ def test_the_schema_declares_bearer_api_key_authentication(schema):
     assert any(s.get("scheme") == "bearer" for s in schemes.values())
 
 
+def test_every_rest_operation_documents_api_keys_and_id_tokens(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["apiKey"]["scheme"] == schemes["idToken"]["scheme"] == "bearer"
+    assert schemes["idToken"]["bearerFormat"] == "JWT"
+    operations = [
+        (path, method, op)
+        for path, methods in schema["paths"].items()
+        if not path.startswith("/api/v2/embed/")
+        for method, op in methods.items()
+    ]
+    assert len(operations) > 40
+    for path, method, op in operations:
+        names = {name for requirement in op["security"] for name in requirement}
+        assert {"apiKey", "idToken"} <= names, (method, path, names)
+        assert "connectSession" not in names, (method, path)
+
+
 def test_the_docs_ui_loads_no_third_party_resources(client, db):
     response = client.get("/api/docs/")
     assert response.status_code == 200
