@@ -154,7 +154,7 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
 
     @admin.action(description="Refresh token now", permissions=["change"])
     def refresh_token_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        """Force a refresh through the same service as ``?forceRefresh=true`` (row lock,
+        """Force a refresh through the same service as ``?forceRefresh=true`` (refresh lock,
         cooldown, needs_reauth). Reports counts and error codes only, never a token."""
         refreshed, problems = 0, []
         for connection in queryset[:100]:

@@ -2,9 +2,9 @@
 
 Each job takes a ``limit`` and returns how many items it processed. Every job is
 safe to run from several workers at once against PostgreSQL: items are claimed
-with ``SELECT ... FOR UPDATE SKIP LOCKED`` one transaction at a time (tokens,
-credentials), leased (webhook deliveries), or deleted idempotently
-(authorisation requests). An item that fails stays due or goes into a cooldown.
+with ``SELECT ... FOR UPDATE SKIP LOCKED`` one transaction at a time
+(credentials), claimed in batches with a lease (tokens, webhook deliveries), or
+deleted idempotently (authorisation requests). An item that fails stays due or goes into a cooldown.
 
 A credential past its ``expires_at`` is deleted, whatever uses it: that is what
 setting ``expiresAt`` asks for. Its connection links go with it, and each

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection as db_connection
 from django.db import models
@@ -25,6 +25,18 @@ def lock_next(queryset: QuerySet[M]) -> M | None:
     elif features.has_select_for_update:
         queryset = queryset.select_for_update()
     return queryset.first()
+
+
+def lock_batch(queryset: QuerySet[M, Any], size: int) -> list[Any]:
+    """Up to ``size`` rows of ``queryset`` (e.g. a ``values_list``) no other transaction
+    holds, locked until the caller's transaction ends; call inside one. As
+    :func:`lock_next`, for a batch: one ``SELECT … LIMIT n FOR UPDATE SKIP LOCKED``."""
+    features = db_connection.features
+    if features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True)
+    elif features.has_select_for_update:
+        queryset = queryset.select_for_update()
+    return list(queryset[:size])
 
 
 def is_protected(instance: models.Model) -> bool:

@@ -41,15 +41,28 @@ class Credential(models.Model):
     # Plaintext copies of non-secret token facts, so the worker can find due tokens
     # without decrypting every row. ``token_expires_at`` mirrors ``data.expiresAt`` of an
     # ``oauth2-token`` and is kept in step by :meth:`save`, the one place data is written.
-    token_expires_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last refresh that failed for a reason other than a refused grant: refreshes
     # are not retried within the cooldown (SPEC §5.3, 30 s).
     refresh_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A worker's claim on a due token (``connections.oauth.refresh_due``): other workers
+    # leave the row alone until then, and a crashed worker's claims simply run out. Only
+    # shares the work out; one refresh at a time is the refresh lock's job.
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The worker's due filter, in its order: tokens with an expiry only (the rest
+            # of the table is not in it), so finding the next due batch reads that batch.
+            models.Index(
+                fields=["token_expires_at", "id"],
+                name="credential_refresh_due",
+                condition=models.Q(token_expires_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name or self.id} ({self.type})"

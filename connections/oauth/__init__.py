@@ -11,7 +11,7 @@ all call these functions. They take and return dataclasses and raise
   (``CallbackParams`` → ``AuthorisationOutcome``): consume the state, exchange
   the code, store the token credential and the connection (SPEC §5.2).
 * :func:`access_token_get` (``Connection`` → ``AccessToken``): the token of a
-  connection, refreshed under a row lock when due or forced (SPEC §5.3);
+  connection, refreshed under its refresh lock when due or forced (SPEC §5.3);
   :func:`token_refresh` (admin's "refresh now") and :func:`token_refresh_due` (the
   worker) renew tokens the same way (``refresh.py``).
 * :func:`connection_create_with_grant`: a connection whose token comes from a

@@ -4,18 +4,18 @@ One function renews a token, whoever asks: the access-token endpoint
 (:func:`access_token_get`), the worker (:func:`token_refresh_due`) and the admin's
 "Refresh token now" (:func:`token_refresh`). The rules, and why:
 
-* **One refresh per credential at a time, across processes.** The token
-  credential's row is locked (``SELECT ... FOR UPDATE``) for the whole refresh,
-  provider call included; whoever waited re-reads the row once it has the lock and,
-  when the token changed meanwhile, answers with it without calling the provider.
-  Rotating providers invalidate a refresh token once used, so two concurrent
-  refreshes would make one of them fail: the lock is what makes rotation safe. The
-  lock is held at most for the outbound timeouts (``PATCHBAY_HTTP_*_TIMEOUT``).
-  SQLite has no row locks and locks the whole file for a transaction that has read,
-  so there (``make run``, whose provider is served by the same process) a lock of the
-  process serialises refreshes instead and no transaction spans the provider call.
-* **Rotation is atomic**: the new access and refresh tokens are written in the
-  transaction that holds the lock; a response without ``refresh_token`` keeps the old.
+* **One refresh per credential at a time, across processes.** The credential's refresh
+  lock (:mod:`connections.oauth.refresh_lock`: an advisory lock on PostgreSQL, a lock of
+  the process on SQLite) is held from before the row is read until the outcome has
+  committed; whoever finds it taken waits for it to be released (they all wake together,
+  nobody polls), re-reads the row and, when the token changed meanwhile, answers with it
+  without calling the provider. Rotating providers invalidate a refresh token once used,
+  so two concurrent refreshes would make one of them fail: the lock is what makes
+  rotation safe. No transaction and no row lock is open while the provider is called
+  (at most ``PATCHBAY_HTTP_TOKEN_DEADLINE_SECONDS``): the outcome is written in a short
+  transaction afterwards, after re-reading the row.
+* **Rotation is atomic**: the new access and refresh tokens are written in one
+  transaction, under the refresh lock; a response without ``refresh_token`` keeps the old.
 * **invalid_grant** (the provider refused the refresh token or password): the
   connection becomes ``needs_reauth``, the credential's ``errors`` say why, 409
   ``reauthorisation_required``; nothing asks the provider again until a new
@@ -35,21 +35,19 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from connections.models import Connection, ConnectionCredential, ConnectionStatus
 from connections.oauth.access import AccessToken, token_link
+from connections.oauth.refresh_lock import refresh_lock, refresh_lock_wait, wait_seconds
 from connections.oauth.renewal import (
     config_of,
     merged_token_data,
@@ -267,7 +265,7 @@ def _refresh_record(
     row.data = cast(Any, merged_token_data(data, renewal))
     row.errors = []
     row.refresh_failed_at = None
-    row.save()
+    row.save(update_fields=["data", "errors", "refresh_failed_at", "updated_at"])
     logger.info(
         "token refreshed credential=%s rotated=%s",
         row.pk,
@@ -276,59 +274,54 @@ def _refresh_record(
     return AccessToken.from_credential(row)
 
 
-def refresh_locked(
-    locked: Credential,
-    link: ConnectionCredential,
-    *,
-    force: bool,
-    seen: str | None,
-    now: datetime,
-) -> AccessToken | PatchbayError:
-    """The refresh itself, on a credential row this transaction has locked.
-
-    Returns the token, or the error to raise once the transaction has committed (the
-    outcome of a failure — errors, status, cooldown, events — must be kept).
-    """
-    current = AccessToken.from_credential(locked)
-    early = _refresh_precheck(locked, current, link, force=force, seen=seen, now=now)
-    if early is not None:
-        return early
-    data = locked.data if isinstance(locked.data, dict) else {}
-    return _refresh_record(locked, data, current, _renewal(link, data), force=force, now=now)
-
-
-def _refresh_serialised(
+def _refresh_now(
     link: ConnectionCredential, *, force: bool, seen: str | None, now: datetime
-) -> AccessToken | PatchbayError:
-    """The refresh where the database has no row locks (SQLite), under the process lock.
+) -> tuple[AccessToken | PatchbayError, bool]:
+    """The refresh itself, under the refresh lock: (outcome, whether anything was recorded).
 
-    No transaction is open while the provider is called: SQLite locks the whole
-    database for as long as a transaction that has read holds it, and the provider may
-    be served by this very process writing to the same file (the demo's), so it could
-    never commit and the refresh would always fail with "database is locked". The
-    process lock serialises refreshes of one credential instead; the outcome is written
-    in a short transaction after re-reading the row, and a token that another process
-    stored meanwhile is kept and returned rather than overwritten.
+    The row is read again first (unless it has not changed since ``link.credential`` was
+    read): the lock's previous holder may have refreshed it. No transaction is open while
+    the provider is called. The outcome is written in a short transaction under a row lock,
+    and a token that something not taking the refresh lock (a new authorisation) stored
+    meanwhile is kept and returned rather than overwritten. The outcome of a failure
+    (errors, status, cooldown, events) is committed too; the error is returned for the
+    caller to raise.
     """
-    row = _credential_row(link.credential_id)
+    pk = link.credential_id
+    row = link.credential if _version(pk) == link.credential.updated_at else _credential_row(pk)
     current = AccessToken.from_credential(row)
     early = _refresh_precheck(row, current, link, force=force, seen=seen, now=now)
     if early is not None:
-        return early
+        return early, False
     data = row.data if isinstance(row.data, dict) else {}
     renewal = _renewal(link, data)
     with transaction.atomic():
-        row = _credential_row(link.credential_id)
-        stored = AccessToken.from_credential(row)
-        if stored.access_token != current.access_token:
-            logger.info("token refreshed meanwhile elsewhere credential=%s", row.pk)
-            return stored
-        return _refresh_record(row, data, current, renewal, force=force, now=now)
+        if _version(pk, lock=True) != row.updated_at:  # written meanwhile: by whom?
+            row = _credential_row(pk)
+            stored = AccessToken.from_credential(row)
+            if stored.access_token != current.access_token:
+                logger.info("token refreshed meanwhile elsewhere credential=%s", pk)
+                return stored, True
+        outcome = _refresh_record(row, data, current, renewal, force=force, now=now)
+    # False when nothing could renew it and it was kept as it is (no refresh token yet).
+    unchanged = isinstance(outcome, AccessToken) and outcome.access_token == current.access_token
+    return outcome, not unchanged
 
 
-def _credential_row(pk: Any, *, lock: bool = False) -> Credential:
-    queryset = Credential.objects.select_for_update() if lock else Credential.objects
-    row = queryset.filter(pk=pk).first()
+def _version(pk: Any, *, lock: bool = False) -> datetime | None:
+    """When credential ``pk`` was last written (``updated_at``), without decrypting it;
+    with ``lock``, row-locked until the transaction ends. None: it is gone."""
+    queryset = Credential.objects.filter(pk=pk)
+    if lock:
+        queryset = queryset.select_for_update()
+    try:
+        return queryset.values_list("updated_at", flat=True).get()
+    except Credential.DoesNotExist:
+        return None
+
+
+def _credential_row(pk: Any) -> Credential:
+    row = Credential.objects.filter(pk=pk).order_by().first()
     if row is None:
         raise PatchbayError(
             "no_oauth2_credential", "The connection has no OAuth 2.0 token credential.", 400
@@ -336,18 +329,39 @@ def _credential_row(pk: Any, *, lock: bool = False) -> Credential:
     return row
 
 
-_process_locks: dict[Any, threading.Lock] = {}
-_process_locks_guard = threading.Lock()
+def token_refresh_if_free(
+    link: ConnectionCredential, *, now: datetime
+) -> tuple[AccessToken | PatchbayError | None, bool]:
+    """The worker's refresh of a due token: (outcome, whether anything was recorded), or
+    (None, False) at once when someone else holds its refresh lock (they are refreshing it)."""
+    with refresh_lock(link.credential_id) as held:
+        if not held:
+            return None, False
+        return _refresh_now(link, force=False, seen=None, now=now)
 
 
-@contextmanager
-def _process_lock(key: Any) -> Iterator[None]:
-    """Serialise refreshes of one credential within the process (for SQLite: one
-    process, threads)."""
-    with _process_locks_guard:
-        lock = _process_locks.setdefault(key, threading.Lock())
-    with lock:
-        yield
+def _refresh_one_at_a_time(
+    link: ConnectionCredential, *, force: bool, seen: str | None, now: datetime
+) -> AccessToken | PatchbayError:
+    """Refresh under the credential's refresh lock, or wait for whoever holds it and use what
+    they stored (:mod:`connections.oauth.refresh_lock`)."""
+    give_up = time.monotonic() + wait_seconds()
+    while True:
+        with refresh_lock(link.credential_id) as held:
+            if held:
+                return _refresh_now(link, force=force, seen=seen, now=now)[0]
+        if not refresh_lock_wait(link.credential_id, timeout=give_up - time.monotonic()):
+            logger.warning("token refresh gave up waiting credential=%s", link.credential_id)
+            return TokenRefreshFailed(
+                message="Another refresh of this token is taking too long; try again shortly.",
+                retry_after=1,
+            )
+        row = _credential_row(link.credential_id)
+        current = AccessToken.from_credential(row)
+        early = _refresh_precheck(row, current, link, force=force, seen=seen, now=timezone.now())
+        if early is not None:
+            return early
+        # Still due: the refresh we waited for stored nothing. Take the lock ourselves.
 
 
 def token_refresh(
@@ -355,26 +369,20 @@ def token_refresh(
 ) -> AccessToken:
     """Refresh ``link``'s token credential now (``force``) or when it is due, one at a time.
 
-    PostgreSQL: under the credential's row lock, held across the provider call. SQLite
-    (no row locks): under a lock of this process, with no transaction open across the
-    provider call (:func:`_refresh_serialised`).
+    Under the credential's refresh lock (:mod:`connections.oauth.refresh_lock`: an advisory
+    lock on PostgreSQL, a lock of this process on SQLite), with no transaction open across
+    the provider call. Whoever finds the lock taken waits for it and answers with what the
+    holder stored.
 
     ``seen`` is the access token the caller read before asking: if the stored one differs
-    once the lock is held, someone else refreshed it and that result is returned.
+    once the lock is free, someone else refreshed it and that result is returned.
     Raises :class:`ReauthorisationRequired` (409) or :class:`TokenRefreshFailed` (502).
     """
     now = timezone.now()
     retry_after = _retry_after(link.credential, now)
     if retry_after is not None:
         raise _failed(None, retry_after)  # cooling down: not even a lock
-    outcome: AccessToken | PatchbayError
-    if db_connection.features.has_select_for_update:
-        with transaction.atomic():
-            locked = _credential_row(link.credential_id, lock=True)
-            outcome = refresh_locked(locked, link, force=force, seen=seen, now=now)
-    else:
-        with _process_lock(link.credential_id):
-            outcome = _refresh_serialised(link, force=force, seen=seen, now=now)
+    outcome = _refresh_one_at_a_time(link, force=force, seen=seen, now=now)
     if isinstance(outcome, PatchbayError):
         raise outcome
     return outcome

@@ -29,6 +29,7 @@ from connections.models import (
     ConnectionCredential,
     ConnectionStatus,
 )
+from connections.oauth import refresh_due
 from connections.oauth.refresh_due import token_refresh_due
 from credentials.models import Credential
 from tests.connections import factories as f
@@ -338,7 +339,8 @@ def in_parallel(job, workers: int = 2) -> list:
 
 
 @pytest.mark.postgres_only
-def test_two_workers_refresh_each_due_token_exactly_once(alice, wire):
+def test_two_workers_refresh_each_due_token_exactly_once(alice, wire, monkeypatch):
+    monkeypatch.setattr(refresh_due, "BATCH_SIZE", 4)  # small batches, so both take some
     made = due_connections(alice.organisation, 20)
     provider = CountingProvider(delay=0.02)
     wire.fake = provider
