@@ -25,14 +25,10 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@contextmanager
-def gunicorn(
-    tmp_path: Path, extra: dict[str, str], *, options: tuple[str, ...] = ()
-) -> Iterator[str]:
-    """A gunicorn serving ``config.wsgi`` on a free port (its URL is yielded); ``extra``
-    are environment settings, ``options`` gunicorn's own (``--worker-class gthread``...)."""
-    port = free_port()
-    env = {
+def server_env(tmp_path: Path, extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a Patchbay process with the production settings on the test
+    database (``extra`` on top)."""
+    return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -44,6 +40,16 @@ def gunicorn(
         "CONN_MAX_AGE": "0",
         **extra,
     }
+
+
+@contextmanager
+def gunicorn(
+    tmp_path: Path, extra: dict[str, str], *, options: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """A gunicorn serving ``config.wsgi`` on a free port (its URL is yielded); ``extra``
+    are environment settings, ``options`` gunicorn's own (``--worker-class gthread``...)."""
+    port = free_port()
+    env = server_env(tmp_path, extra)
     log = open(tmp_path / f"gunicorn-{port}.log", "w+")  # noqa: SIM115 - closed below
     command = [sys.executable, "-m", "gunicorn", "config.wsgi", f"--bind=127.0.0.1:{port}"]
     server = subprocess.Popen(

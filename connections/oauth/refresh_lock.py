@@ -28,7 +28,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -122,12 +122,21 @@ def refresh_lock_wait(pk: Any, *, timeout: float) -> bool:
     key = [NAMESPACE, lock_key(pk)]
     try:
         # A savepoint inside a caller's transaction: a lock timeout must not abort it.
-        with transaction.atomic():
-            _scalar("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout * 1000)}ms"])
-            _scalar("SELECT pg_advisory_lock_shared(%s, %s)", key)
+        # Outside one, the statement is its own transaction, and a timeout rolls back its
+        # set_config too.
+        with transaction.atomic() if db_connection.in_atomic_block else nullcontext():
+            _scalar(_WAIT, [f"{int(timeout * 1000)}ms", *key, *key])
     except DatabaseError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise  # not the timeout: the database itself
         return False
-    _scalar("SELECT pg_advisory_unlock_shared(%s, %s)", key)
     return True
+
+
+# One round trip, evaluated left to right: bound the wait, wait for the lock shared, let
+# go at once, and put lock_timeout back as the session had it.
+_WAIT = (
+    "SELECT set_config('lock_timeout', %s, false), pg_advisory_lock_shared(%s, %s),"
+    " pg_advisory_unlock_shared(%s, %s), set_config('lock_timeout',"
+    " (SELECT reset_val FROM pg_settings WHERE name = 'lock_timeout'), false)"
+)

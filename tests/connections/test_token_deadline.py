@@ -86,7 +86,7 @@ def test_a_trickling_token_endpoint_is_cut_at_its_deadline_while_others_are_serv
         "PATCHBAY_HTTP_TOKEN_DEADLINE_SECONDS": str(TOKEN_DEADLINE),
     }
     # README's production command, threads and all (one worker, so only threads can help).
-    options = ("--worker-class", "gthread", "--workers", "1", "--threads", "4")
+    options = ("-c", "config/gunicorn.py", "--workers", "1", "--threads", "4")
     with gunicorn(tmp_path, env, options=options) as base, ThreadPoolExecutor(1) as pool:
         started = time.monotonic()
         slow = pool.submit(

@@ -3,11 +3,9 @@ webhooks; several workers at once never do an item twice (PostgreSQL, SKIP LOCKE
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
-import secrets
 import signal
 import threading
 from datetime import timedelta
@@ -15,12 +13,10 @@ from io import StringIO
 from typing import Any
 
 import pytest
-import requests
 from django.core.management import CommandError, call_command
 from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import timezone
-from requests.structures import CaseInsensitiveDict
 
 from connections.jobs import authorisation_requests_purge, credentials_expire, jobs_run
 from connections.models import (
@@ -34,6 +30,7 @@ from connections.oauth.refresh_due import token_refresh_due
 from credentials.models import Credential
 from tests.connections import factories as f
 from tests.lifecycle.conftest import age, events, token_of
+from tests.lifecycle.due import CountingProvider, due_connections
 from tests.webhooks.conftest import make_endpoint, receiver  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,53 +40,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _quiet_provider(caplog):
     caplog.set_level(logging.INFO, logger="oauth2_provider")
     caplog.set_level(logging.INFO, logger="urllib3")
-
-
-class CountingProvider:
-    """A token endpoint at the seam that issues numbered tokens and counts each refresh token
-    it sees (thread-safe): a refresh token seen twice means a job was done twice."""
-
-    def __init__(self, status: int = 200, error: str | None = None, delay: float = 0.0) -> None:
-        self.status, self.error, self.delay = status, error, delay
-        self.seen: list[str] = []
-        self.lock = threading.Lock()
-        self.numbers = itertools.count(1)
-
-    def __call__(self, adapter, request, **kwargs):
-        form = dict(pair.split("=", 1) for pair in (request.body or "").split("&") if "=" in pair)
-        with self.lock:
-            self.seen.append(form.get("refresh_token", ""))
-            n = next(self.numbers)
-        if self.delay:
-            threading.Event().wait(self.delay)
-        body: dict[str, object] = (
-            {"error": self.error}
-            if self.error or self.status != 200
-            else {"access_token": f"w-at-{n}", "refresh_token": f"w-rt-{n}", "expires_in": 3600}
-        )
-        response = requests.Response()
-        response.status_code = self.status
-        response._content = json.dumps(body).encode()
-        response.headers = CaseInsensitiveDict({"Content-Type": "application/json"})
-        response.request = request
-        return response
-
-
-def due_connections(organisation, n: int, *, seconds_left: int = -5, **config):
-    client = f.client_credential(organisation)
-    connector, oauth2 = f.oauth2_connector(
-        organisation,
-        name=f"Due {secrets.token_hex(4)}",
-        refreshMarginSeconds=60,
-        grant={"type": "authorizationCode", "authorizationCode": {"credentialId": str(client.pk)}},
-        **config,
-    )
-    expires = (timezone.now() + timedelta(seconds=seconds_left)).isoformat()
-    made = []
-    for i in range(n):
-        token = f.token_credential(organisation, expiresAt=expires, refreshToken=f"rt-{i}")
-        made.append(f.connection(organisation, connector, name=f"c{i}", links=[(oauth2, token)]))
-    return made
 
 
 # --- Refresh ----------------------------------------------------------------------------------
