@@ -65,6 +65,8 @@ class Result:
     # p50 and p99 latency of each round, in ms.
     per_round_p50: list[float] = field(default_factory=list)
     per_round_p99: list[float] = field(default_factory=list)
+    # Server CPU (µs per request) of each round, when the caller measures it (``cpu_of``).
+    per_round_cpu: list[float] = field(default_factory=list)
 
     @property
     def rps(self) -> float:
@@ -188,7 +190,12 @@ _FORK = multiprocessing.get_context("fork")
 
 
 def drive(
-    port: int, make_request: Callable[[], Request], seconds: float, concurrency: int, result: Result
+    port: int,
+    make_request: Callable[[], Request],
+    seconds: float,
+    concurrency: int,
+    result: Result,
+    cpu_of: Callable[[], float] | None = None,
 ) -> None:
     """``concurrency`` closed-loop keep-alive clients, each in a process of its own (forked,
     so ``make_request`` may be any callable), send requests for ``seconds``.
@@ -206,6 +213,7 @@ def drive(
         sender.close()
         pipes.append(receiver)
         processes.append(process)
+    cpu_before = cpu_of() if cpu_of else 0.0
     start.set()
     latencies: list[float] = []
     began, ended = float("inf"), 0.0
@@ -214,9 +222,12 @@ def drive(
         latencies.extend(mine)
         result.errors += errors
         began, ended = min(began, first), max(ended, last)
+    cpu = cpu_of() - cpu_before if cpu_of else 0.0
     for process in processes:
         process.join()
     took = max(ended - began, 1e-9)
+    if cpu_of and latencies:
+        result.per_round_cpu.append(cpu / len(latencies) * 1e6)
     result.latencies.extend(latencies)
     result.elapsed += took
     result.per_round.append(len(latencies) / took)
@@ -240,6 +251,18 @@ def worker_cpu_seconds(master: int) -> float:
             continue
         if int(fields[1]) == master:  # ppid (field 4)
             total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU of these processes (Linux /proc), in seconds; gone ones count 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 

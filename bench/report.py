@@ -24,7 +24,12 @@ class Row:
 
     def figures(self) -> list[tuple[float, float, float]]:
         r = self.result
-        return [spread(r.per_round), spread(r.per_round_p50), spread(r.per_round_p99)]
+        return [
+            spread(r.per_round),
+            spread(r.per_round_p50),
+            spread(r.per_round_p99),
+            spread(r.per_round_cpu),
+        ]
 
 
 def _triple(values: tuple[float, float, float], digits: int) -> str:
@@ -38,15 +43,16 @@ def text(rows: list[Row], setup: str, machine: str, extra: list[str]) -> str:
         setup,
         machine,
         "each figure: median (min-max) over rounds; ratio: scenario req/s over the no-op's "
-        "run just before it",
+        "run just before it; CPU: gunicorn workers + PostgreSQL server processes",
         "",
-        f"{'scenario':<34}{'req/s':>20}{'p50 ms':>20}{'p99 ms':>22}{'errors':>7}{'ratio':>20}",
+        f"{'scenario':<34} {'req/s':>17} {'p50 ms':>22} {'p99 ms':>24} "
+        f"{'CPU us/req':>20} {'errors':>6} {'ratio':>18}",
     ]
     for row in rows:
-        rps, p50, p99 = row.figures()
+        rps, p50, p99, cpu = row.figures()
         lines.append(
-            f"{row.name:<34}{_triple(rps, 0):>20}{_triple(p50, 2):>20}{_triple(p99, 2):>22}"
-            f"{row.result.errors:>7}{_triple(spread(row.ratios), 2):>20}"
+            f"{row.name:<34} {_triple(rps, 0):>17} {_triple(p50, 1):>22} {_triple(p99, 1):>24} "
+            f"{_triple(cpu, 0):>20} {row.result.errors:>6} {_triple(spread(row.ratios), 2):>18}"
         )
     lines += [line for line in extra if line]
     return "\n".join(lines)
@@ -57,14 +63,14 @@ def markdown(rows: list[Row], setup: str, machine: str, floor: str) -> str:
         f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {setup}.",
         f"Machine: {machine}.",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | errors | ratio to the no-op |",
-        "|---|---|---|---|---|---|",
+        "| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | errors | ratio to the no-op |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        rps, p50, p99 = row.figures()
+        rps, p50, p99, cpu = row.figures()
         out.append(
-            f"| {row.name} | {_triple(rps, 0)} | {_triple(p50, 2)} | {_triple(p99, 2)} "
-            f"| {row.result.errors} | {_triple(spread(row.ratios), 2)} |"
+            f"| {row.name} | {_triple(rps, 0)} | {_triple(p50, 1)} | {_triple(p99, 1)} "
+            f"| {_triple(cpu, 0)} | {row.result.errors} | {_triple(spread(row.ratios), 2)} |"
         )
     if floor:
         out += ["", floor[0].upper() + floor[1:] + "."]

@@ -45,9 +45,11 @@ from bench.load import (  # noqa: E402
     _free_port,
     drive,
     machine_description,
+    process_cpu_seconds,
     round_ratios,
     spread,
     wait_for,
+    worker_cpu_seconds,
 )
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -100,6 +102,17 @@ def recreate_database() -> None:
     drop_database(name)
     _admin(f"CREATE DATABASE {name}")
     atexit.register(drop_database, name)
+
+
+def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL server processes serving ``database`` now (same machine)."""
+    import psycopg
+
+    with psycopg.connect(SERVER_URL) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]
+        ).fetchall()
+    return [int(row[0]) for row in rows]
 
 
 def postgres_version() -> str:
@@ -294,17 +307,26 @@ def main() -> None:
         results = {name: Result(name) for name, _ in scenarios}
         for name, make in scenarios:  # warm up every worker and connection pool
             drive(port, make, 1.0, args.concurrency, Result(name))
+        # Server CPU per request: gunicorn's workers and the database's server processes
+        # (the load generator's are apart). Far steadier than req/s on a shared machine.
+        backends = backend_pids(DB_NAME)
+
+        def server_cpu() -> float:
+            return worker_cpu_seconds(server.pid) + process_cpu_seconds(backends)
+
         baseline_name, baseline_make = scenarios[0]
         baseline = results[baseline_name]
         # Each scenario runs right after a run of the no-op, and its ratio is taken against
         # that run: drift on a shared machine then hits both sides of a pair alike.
         paired: dict[str, list[float]] = {name: [] for name, _ in scenarios}
+        paired_cpu: dict[str, list[float]] = {name: [] for name, _ in scenarios}
         for _ in range(args.rounds):
             for name, make in scenarios[1:] or scenarios:
-                drive(port, baseline_make, args.seconds, args.concurrency, baseline)
+                drive(port, baseline_make, args.seconds, args.concurrency, baseline, server_cpu)
                 paired[name].append(baseline.per_round[-1])
+                paired_cpu[name].append(baseline.per_round_cpu[-1])
                 if name != baseline_name:
-                    drive(port, make, args.seconds, args.concurrency, results[name])
+                    drive(port, make, args.seconds, args.concurrency, results[name], server_cpu)
         for hook in POST_HOOKS:
             hook(ctx)
     finally:
@@ -327,9 +349,13 @@ def main() -> None:
     floor_line = ""
     if bare is not None:
         low, mid, high = spread([1 / r for r in bare.ratios])
+        cpu = spread(round_ratios(bare.result.per_round_cpu, paired_cpu[BARE]))
         floor_line = (
             f"cheapest authenticated endpoint ({baseline_name}) / bare WSGI app on the same "
-            f"gunicorn: {mid:.2f} (range {low:.2f}-{high:.2f}; target >= 0.30)"
+            f"gunicorn: {mid:.2f} of its req/s (range {low:.2f}-{high:.2f}; target >= 0.30); "
+            f"server CPU per request of the bare app / the no-op's: {cpu[1]:.2f} "
+            f"(range {cpu[0]:.2f}-{cpu[2]:.2f}), what the req/s ratio would be on a machine "
+            "with nothing else running"
         )
     setup = (
         f"gunicorn {args.workers} sync workers, {args.concurrency} client processes, "
