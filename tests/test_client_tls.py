@@ -172,6 +172,9 @@ def _files_holding(secret: str) -> list[str]:
         for name in files:
             path = os.path.join(root, name)
             try:
+                info = os.lstat(path)  # a FIFO (another program's) would block the open
+                if not stat.S_ISREG(info.st_mode) or info.st_size > 64 * 1024 * 1024:
+                    continue
                 with open(path, "rb") as handle:
                     if secret.encode() in handle.read():
                         found.append(path)
