@@ -18,6 +18,8 @@ class Kind(StrEnum):
 
     TEXT = "text"  # a single-line string
     PEM = "pem"  # a multi-line string (newlines and tabs allowed)
+    CERTIFICATES = "certificates"  # PEM X.509 certificates (a chain, or CA roots)
+    PRIVATE_KEY = "private_key"  # an unencrypted PEM private key
     BASE64 = "base64"  # standard base64 with padding
     BOOL = "bool"
     SCOPES = "scopes"  # a list of scope tokens (no whitespace)
@@ -125,9 +127,9 @@ CREDENTIAL_TYPES: dict[str, CredentialTypeSpec] = {
             "certificate",
             "certificate",
             (
-                FieldSpec("certificate", Kind.PEM, required=True, max_length=_PEM),
-                FieldSpec("key", Kind.PEM, required=True, secret=True, max_length=_PEM),
-                FieldSpec("ca", Kind.PEM, max_length=_PEM),
+                FieldSpec("certificate", Kind.CERTIFICATES, required=True, max_length=_PEM),
+                FieldSpec("key", Kind.PRIVATE_KEY, required=True, secret=True, max_length=_PEM),
+                FieldSpec("ca", Kind.CERTIFICATES, max_length=_PEM),
             ),
         ),
         CredentialTypeSpec(

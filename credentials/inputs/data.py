@@ -20,7 +20,7 @@ from core.wire import (
     field_errors,
     invalid_request,
 )
-from credentials.inputs.kinds import REMOVE, Base64Map, spec_field
+from credentials.inputs.kinds import REMOVE, Base64Map, key_matches, pem_certificates, spec_field
 from credentials.types import (
     CREDENTIAL_TYPES,
     DEFAULT_MAX_KEYS,
@@ -125,7 +125,8 @@ class DataInput(Input):
         required), except that with ``stored`` (the row as read) the required fields it
         would leave without a value are named here too, with the others, in order."""
         data = {} if data is None else data
-        with cls.parsing(data, partial=update) as serializer:
+        context = {"stored": stored} if stored is not None else None
+        with cls.parsing(data, partial=update, context=context) as serializer:
             valid = serializer.is_valid()
             errors = dict(serializer.errors) if not valid else {}
             values = dict(serializer.validated_data) if valid else {}
@@ -158,11 +159,36 @@ def camel(key: str) -> str:
     return key[0].upper() + key[1:]
 
 
+class CertificateDataInput(DataInput):
+    """``certificate``: the key must be the (first) certificate's, as TLS will insist; a
+    change of either one is checked against the other as stored."""
+
+    def check(self, data: Mapping[str, Any], values: dict[str, Any]) -> Mapping[str, Any]:
+        stored = self.context.get("stored") or {}
+        certificate = values.get("certificate", stored.get("certificate"))
+        key = values.get("key", stored.get("key"))
+        changed = "certificate" in values or "key" in values
+        failed = any(name in data and name not in values for name in ("certificate", "key"))
+        if failed or not (changed and isinstance(certificate, str) and isinstance(key, str)):
+            return {}
+        if (
+            certificate
+            and key
+            and pem_certificates(certificate)
+            and not key_matches(certificate, key)
+        ):
+            return {"key": ["Must be the private key of the first certificate."]}
+        return {}
+
+
+_DATA_BASES: dict[str, type[DataInput]] = {"certificate": CertificateDataInput}
+
+
 def _data_input(spec: CredentialTypeSpec) -> type[DataInput]:
     name = f"{camel(spec.data_key)}CredentialData"
     attrs: dict[str, Any] = {"__module__": __name__, "__doc__": None, "spec": spec}
     attrs.update({f.name: spec_field(f) for f in spec.fields})
-    return type(name, (DataInput,), attrs)
+    return type(name, (_DATA_BASES.get(spec.type, DataInput),), attrs)
 
 
 def _wrapper(spec: CredentialTypeSpec, inner: type[DataInput]) -> type[Input]:

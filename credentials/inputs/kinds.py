@@ -8,6 +8,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from rest_framework import serializers
 
 from core import validation as v
@@ -37,6 +40,68 @@ _SECRET_HELP = "Secret: write-only, never in a response."
 
 
 # --- Field kinds of the type table ------------------------------------------------------
+
+
+class PemCertificates(Text):
+    """One or more PEM X.509 certificates, parsed (with ``cryptography``) as TLS will."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(multiline=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        text = super().to_internal_value(data)
+        if text and not pem_certificates(text):
+            raise serializers.ValidationError(
+                "Must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)."
+            )
+        return text
+
+
+class PemPrivateKey(Text):
+    """An unencrypted PEM private key (the message never quotes it: it is a secret)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(multiline=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        text = super().to_internal_value(data)
+        if text:
+            try:
+                serialization.load_pem_private_key(text.encode(), password=None)
+            except TypeError:
+                raise serializers.ValidationError(
+                    "Must not be encrypted: give the key without its passphrase."
+                ) from None
+            except (ValueError, UnsupportedAlgorithm):
+                raise serializers.ValidationError(
+                    "Must be a PEM private key (-----BEGIN PRIVATE KEY-----)."
+                ) from None
+        return text
+
+
+def pem_certificates(text: str) -> list[x509.Certificate]:
+    """The certificates in ``text`` ([] when it holds none or is not PEM)."""
+    try:
+        return x509.load_pem_x509_certificates(text.encode())
+    except ValueError:
+        return []
+
+
+def key_matches(certificate: str, key: str) -> bool:
+    """Whether ``key`` is the private key of the first certificate in ``certificate``."""
+    certificates = pem_certificates(certificate)
+    try:
+        private = serialization.load_pem_private_key(key.encode(), password=None)
+    except (TypeError, ValueError, UnsupportedAlgorithm):
+        return False
+    if not certificates:
+        return False
+    raw = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    return bool(
+        certificates[0].public_key().public_bytes(der, raw)
+        == private.public_key().public_bytes(der, raw)
+    )
 
 
 class StoredTimestamp(Timestamp):
@@ -151,6 +216,15 @@ _KINDS: dict[Kind, tuple[_Make, str]] = {
     Kind.TEXT: (lambda common, text: Text(**text), ""),
     Kind.ID: (lambda common, text: Text(**text), ""),
     Kind.PEM: (lambda common, text: Text(**text, multiline=True), "PEM."),
+    Kind.CERTIFICATES: (
+        lambda common, text: PemCertificates(**text),
+        "PEM X.509 certificates (`-----BEGIN CERTIFICATE-----`), the first one the "
+        "client's own when a chain.",
+    ),
+    Kind.PRIVATE_KEY: (
+        lambda common, text: PemPrivateKey(**text),
+        "An unencrypted PEM private key (`-----BEGIN PRIVATE KEY-----`, or the RSA/EC forms).",
+    ),
     Kind.BASE64: (lambda common, text: Base64(**text), "Standard base64."),
     Kind.QUERY: (
         lambda common, text: QueryString(**text),

@@ -11,14 +11,16 @@ from django.utils import timezone
 from connections.models import Connection, ConnectionCredential
 from connectors.models import AuthSchemeConfig, Connector
 from credentials.models import Credential
+from tests.tls import Authority
 
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n"
-PEM_KEY = "-----BEGIN PRIVATE KEY-----\nkey-secret-material-7f3a\n-----END PRIVATE KEY-----\n"
+CLIENT = Authority("Credentials test CA").issue("client")  # real PEM: the API parses it
+PEM_CERT, PEM_KEY = CLIENT.certificate, CLIENT.key
+KEY_MATERIAL = PEM_KEY.splitlines()[1]  # a line of the key's base64: grepped for
 
 # (type, data key, inner data, secret values, expected non-secret data)
 VALID = [
@@ -82,7 +84,7 @@ VALID = [
         "certificate",
         "certificate",
         {"certificate": PEM_CERT, "key": PEM_KEY},
-        ["key-secret-material-7f3a"],
+        [KEY_MATERIAL],
         {"certificate": PEM_CERT},
     ),
     (
