@@ -22,7 +22,7 @@ def printed(output: str, name: str) -> str:
     raise AssertionError(f"{name} is not printed:\n{output}")
 
 
-def test_a_demo_token_refreshes_after_it_expires_on_sqlite(tmp_path: Path) -> None:
+def test_the_walkthrough_on_sqlite_refresh_proxy_and_verify(tmp_path: Path) -> None:
     demo = DemoEnv(tmp_path, free_port(), {"PATCHBAY_DEMO_TOKEN_SECONDS": str(TOKEN_SECONDS)})
     migrate = demo.manage("migrate", "--noinput")
     assert migrate.returncode == 0, migrate.stderr
@@ -74,3 +74,17 @@ def test_a_demo_token_refreshes_after_it_expires_on_sqlite(tmp_path: Path) -> No
         me = person.me(token)
         assert me.status_code == 200, me.text
         assert me.json()["username"] == "demo"
+
+        # Walkthrough step 6: the proxy puts the connection's token on for the caller.
+        base = f"{api}/connections/{connection['id']}"
+        proxied = requests.get(f"{base}/proxy/me", headers=auth, timeout=30)
+        assert proxied.status_code == 200, proxied.text + demo.log()
+        assert proxied.headers["Patchbay-Proxy"] == "upstream"
+        assert proxied.json()["username"] == "demo"
+        # Step 7: the demo config's verification (GET /me) through the same path.
+        verified = requests.post(f"{base}/verify", headers=auth, timeout=30)
+        assert verified.status_code == 200, verified.text + demo.log()
+        assert verified.json()["valid"] is True
+        assert verified.json()["status"] == 200
+        assert key not in demo.log()
+        assert token not in demo.log()
