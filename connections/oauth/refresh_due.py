@@ -219,4 +219,3 @@ def _refresh_batch(claim: Claim, run: RefreshRun, passed: list[Any], now: dateti
             continue
         if not run.count(outcome, renewed):
             passed.append(pk)
-
