@@ -32,11 +32,19 @@ def text_pattern(*, multiline: bool = False, not_blank: bool = False) -> str:
 #: A token (a scope, a name): no whitespace, no control character.
 TOKEN_PATTERN = f"^[^{SPACE}{CONTROL}]+$"
 
-#: A URL the validator may accept: https, then a host and no whitespace, control
-#: character, ``@`` (user information) or ``#`` (a fragment). A necessary condition that
-#: ``core.validation.url_problem`` refines (a valid port, plain http to loopback in
-#: development).
-URL_PATTERN = rf"^https://[^{SPACE}{CONTROL}@#/?]+([/?][^{SPACE}{CONTROL}@#]*)?$"
+#: A URL-encoded query string as ``parse_qsl(strict_parsing=True)`` reads it: ``name=value``
+#: pairs joined by ``&``, no whitespace, control character or ``#``; or empty.
+_QUERY_NAME = f"[^{SPACE}{CONTROL}#&=]*"
+_QUERY_VALUE = f"[^{SPACE}{CONTROL}#&]*"
+QUERY_PATTERN = f"^$|^{_QUERY_NAME}={_QUERY_VALUE}(&{_QUERY_NAME}={_QUERY_VALUE})*$"
+
+#: A port as ``urlsplit(...).port`` reads it: empty, or 0 to 65535.
+_PORT = "([0-9]{0,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+#: A URL the validator may accept: https, a host (a name or an IPv4 address) and a port,
+#: then no whitespace, control character, ``@`` (user information) or ``#`` (a fragment).
+#: ``core.validation.url_problem`` is the rule; it also takes an IPv6 host, and plain http
+#: to loopback in development.
+URL_PATTERN = rf"^https://[^{SPACE}{CONTROL}@#/?:]+(:{_PORT})?([/?][^{SPACE}{CONTROL}@#]*)?$"
 
 #: Standard base64 with padding (RFC 4648 §4), as ``base64.b64decode(validate=True)`` reads
 #: it: groups of four, the last one padded.

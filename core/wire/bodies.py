@@ -322,14 +322,33 @@ ECHO_SCHEMA = {
 
 def _add_facts(schema: dict[str, Any], target: Input) -> None:
     """Each property's :meth:`~core.wire.WireField.schema_facts`, merged in (a ``$ref``
-    property is an object declared elsewhere and has none)."""
+    property is an object declared elsewhere and has none); then :data:`NO_NUL` on every
+    string that has no pattern of its own."""
     properties = schema.get("properties", {})
     for name, field in target.fields.items():
         prop = properties.get(name)
         facts = getattr(field, "schema_facts", None)
-        if prop is None or field.read_only or facts is None or "$ref" in prop:
+        if prop is None or field.read_only or "$ref" in prop:
             continue
-        _merge(prop, facts())
+        if facts is not None:
+            _merge(prop, facts())
+        _no_nul(prop)
+
+
+#: The parser refuses a NUL character in any string of a body (``core.api``: PostgreSQL
+#: cannot store it), which the patterns of text fields say already.
+NO_NUL = "^[^\\x00]*$"
+
+
+def _no_nul(schema: Any) -> None:
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return
+    if schema.get("type") == "string" and not {"pattern", "enum", "format"} & set(schema):
+        schema["pattern"] = NO_NUL
+    for key in ("items", "additionalProperties"):
+        _no_nul(schema.get(key))
+    for value in schema.get("properties", {}).values():
+        _no_nul(value)
 
 
 def _merge(schema: dict[str, Any], facts: Mapping[str, Any]) -> None:

@@ -13,7 +13,7 @@ from rest_framework.fields import SkipField, empty
 
 from core import jwks
 from core import validation as v
-from core.text import BASE64_PATTERN, TOKEN_PATTERN, URL_PATTERN, text_pattern
+from core.text import BASE64_PATTERN, QUERY_PATTERN, TOKEN_PATTERN, URL_PATTERN, text_pattern
 from core.time import iso
 from core.wire.errors import cleaned
 
@@ -264,6 +264,9 @@ class Base64(Text):
 class QueryString(Text):
     """A URL-encoded query string (``a=1&b=2``) of at most ``max_length`` bytes."""
 
+    def schema_facts(self) -> dict[str, Any]:
+        return {"pattern": QUERY_PATTERN}
+
     def to_internal_value(self, data: Any) -> Any:
         return cleaned(
             lambda p: v.clean_query_string(data, "", p, max_bytes=self.max_length or 512)
@@ -315,6 +318,7 @@ class JwksExtension(OpenApiSerializerFieldExtension):
             },
             "description": "A public JWK: RSA (2048-4096 bits), EC P-256 or Ed25519. "
             "Private members (d, p, q, dp, dq, qi, k) are refused.",
+            "additionalProperties": False,  # any other member is refused (core.jwks)
         }
         schema: dict[str, Any] = {
             "type": "object",
