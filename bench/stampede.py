@@ -24,6 +24,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import runpy
 import signal
 import sys
 import threading
@@ -194,14 +195,14 @@ def run_server(command: list[str], port: int, env: dict[str, str]) -> Any:
 def report(
     args: argparse.Namespace, rows: list[Any], fresh: list[list[float]], load_before: float
 ) -> None:
-    from config import gunicorn as settings
-
+    # gunicorn reads its config as a file, and so does this (bench sits below config).
+    settings = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
     target = args.provider_ms + 100
     print(
         f"\nrefresh stampede: {args.requests} concurrent requests for an expired token, "
         f"{args.rounds} rounds, provider answers in {args.provider_ms:.0f} ms; gunicorn "
-        f"-c config/gunicorn.py ({settings.worker_class}, {settings.workers} workers x "
-        f"{settings.threads} threads)"
+        f"-c config/gunicorn.py ({settings['worker_class']}, {settings['workers']} workers x "
+        f"{settings['threads']} threads)"
     )
     print(f"{'':26}{'min':>9}{'median':>9}{'max':>9}")
     figures = [
