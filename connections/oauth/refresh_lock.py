@@ -19,6 +19,9 @@ rotating refresh tokens safe: a second refresh with the same refresh token would
   only with that transaction, so the lock must outlive it: the transaction-level
   ``pg_advisory_xact_lock`` is taken instead (blocking), and released by the commit.
 * **SQLite** (``make run``, tests; one process): a lock of this process per credential.
+  No transaction may span the provider call there either: SQLite locks the whole file
+  for as long as a transaction that has read holds it, and the demo's provider is served
+  by this very process writing to the same file, so it could never commit.
 
 Two credentials whose keys collide (32 bits) only wait for each other; nothing is wrong.
 """
