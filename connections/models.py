@@ -54,6 +54,10 @@ class Connection(models.Model):
                 fields=["organisation", "connector", "name"], name="connection_name_unique"
             )
         ]
+        # The list's keyset order within the organisation (core.api.CursorPagination).
+        indexes = [
+            models.Index(fields=["organisation", "created_at", "id"], name="connection_page")
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -41,7 +41,7 @@ class Connection(Output):
 
     id = Uuid(source="pk")
     name = Text(max_length=200)
-    credentials = ConnectionCredential(many=True, source="connection_credentials")
+    credentials = Computed("credentials_of", ConnectionCredential(many=True))
     baseUrl = Text(max_length=2048, source="base_url")
     createdAt = Timestamp(source="created_at")
     updatedAt = Timestamp(source="updated_at")
@@ -53,6 +53,16 @@ class Connection(Output):
         allow_null=True,
         help_text="The hub's end user, when made through a hub; else null.",
     )
+
+    @staticmethod
+    def credentials_of(connection: models.Connection) -> list[dict[str, Any]]:
+        """The links a list page attached (``connections_with_links``), else the prefetched
+        or queried ones."""
+        links = connection.__dict__.get("credential_links")
+        if links is None:
+            links = connection.connection_credentials.all()
+        render = ConnectionCredential.renderer()
+        return [render(link) for link in links]
 
     @staticmethod
     def template_of(connection: models.Connection) -> str | None:

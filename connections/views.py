@@ -13,7 +13,12 @@ from rest_framework.views import APIView
 
 from connections import inputs, oauth, outputs
 from connections.models import Connection
-from connections.selectors import connection_get, connection_list
+from connections.selectors import (
+    connection_get,
+    connection_list,
+    connection_token_link,
+    connections_with_links,
+)
 from connections.services import connection_create, connection_delete, connection_update
 from connections.verification import connection_verify
 from core.openapi import LIST, READ, WRITE, responses
@@ -214,7 +219,7 @@ class ConnectionViewSet(OrganisationScopedViewSet):
         return connection_list(organisation=self.organisation)
 
     def list(self, request: Request, organisation_id: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset()) or []
+        page = connections_with_links(self.paginate_queryset(self.get_queryset()) or [])
         return self.get_paginated_response([outputs.Connection.render(c) for c in page])
 
     def create(self, request: Request, organisation_id: str) -> Response:
@@ -266,10 +271,13 @@ class ConnectionViewSet(OrganisationScopedViewSet):
         scopes}``, refreshed first when due or with ``forceRefresh=true``; never the refresh
         token. 409 ``reauthorisation_required``; 502 ``token_refresh_failed`` with
         ``Retry-After``."""
-        connection = self._connection()
+        # The connection and its token link only: the same cost with 1 credential or 20.
+        connection, link = connection_token_link(
+            organisation=self.organisation, connection_id=self.kwargs["connection_id"]
+        )
         force = inputs.force_refresh(request.query_params.getlist("forceRefresh"))
         try:
-            token = oauth.access_token_get(connection, force_refresh=force)
+            token = oauth.access_token_get(connection, force_refresh=force, link=link)
         except oauth.TokenRefreshFailed as exc:
             return Response(
                 exc.as_dict(),

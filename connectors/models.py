@@ -35,6 +35,8 @@ class Connector(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "name"], name="connector_name_unique")
         ]
+        # The list's keyset order within the organisation (core.api.CursorPagination).
+        indexes = [models.Index(fields=["organisation", "created_at", "id"], name="connector_page")]
 
     def __str__(self) -> str:
         return self.name

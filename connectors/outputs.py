@@ -35,7 +35,13 @@ class ValidationMessage(Output):
 
 
 def _validation_messages(config: models.AuthSchemeConfig) -> list[dict[str, Any]]:
-    return validation_messages(config.type, config.settings)
+    """Computed once per config instance and settings object: a config shared by many
+    links of a list (``connections.selectors`` makes it one instance) pays once."""
+    memo = config.__dict__.get("_validation_messages")
+    if memo is None or memo[0] is not config.settings or memo[1] != config.type:
+        memo = (config.settings, config.type, validation_messages(config.type, config.settings))
+        config.__dict__["_validation_messages"] = memo
+    return memo[2]
 
 
 def _variant(kind: str) -> type[Output]:

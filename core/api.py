@@ -16,7 +16,6 @@ from rest_framework.metadata import BaseMetadata
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import FieldError, PatchbayError
 from core.text import parse_uuid
@@ -116,6 +115,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ParseError):
         return Response({"code": "invalid_json", "message": str(exc.detail)}, status=400)
     if isinstance(exc, exceptions.APIException):
+        # Imported here: rest_framework.views reads the API settings, which name this module
+        # (its parser), so importing it above would make ``import core.api`` circular.
+        from rest_framework.views import exception_handler as drf_exception_handler
+
         response = drf_exception_handler(exc, context)
         if response is None:  # pragma: no cover - DRF handles every APIException
             return None
@@ -159,6 +162,11 @@ class RouteMetadata(BaseMetadata):
 class CursorPagination(BasePagination):
     """``?first=N&after=cursor`` keyset pagination over (created_at, id).
 
+    Every list has an index on its filter then ``(created_at, id)`` (e.g.
+    ``(organisation, created_at, id)``), so a page reads about ``first`` rows of the
+    index however deep it is and however large the organisation
+    (``tests/test_list_plans.py`` asserts it on PostgreSQL's plans).
+
     Answers ``{"items": [...], "pageInfo": {"hasNextPage": bool, "endCursor": str|null}}``.
     """
 
@@ -171,7 +179,12 @@ class CursorPagination(BasePagination):
         qs: QuerySet[Any] = queryset.order_by("created_at", "id")
         if after:
             created_at, pk = _decode_cursor(after)
-            qs = qs.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk))
+            # ``created_at >= c`` is what the index range starts from (an OR alone would
+            # be a filter over every row before the cursor); the OR then drops the rows of
+            # that instant up to and including the cursor's.
+            qs = qs.filter(created_at__gte=created_at).filter(
+                Q(created_at__gt=created_at) | Q(id__gt=pk)
+            )
         rows = list(qs[: first + 1])
         self.has_next = len(rows) > first
         self.page = rows[:first]

@@ -37,6 +37,10 @@ class _Descriptor:
         value = instance.__dict__.get(self.field.attname)
         if isinstance(value, Sealed):
             value = self.field.decrypt(instance, value)
+            # A model that keeps plaintext copies of a sealed value checks them here.
+            opened = getattr(instance, "sealed_opened", None)
+            if opened is not None:
+                opened(self.field, value)
             instance.__dict__[self.field.attname] = value
         return value
 

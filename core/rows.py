@@ -97,24 +97,29 @@ class Join:
             for field in fields
         )
 
-    def instances(self, row: Sequence[Any], using: str = "default") -> list[Model | None]:
+    def instances(
+        self, row: Sequence[Any], using: str = "default", skip: int = 0
+    ) -> list[Model | None]:
         """One instance per source (``None`` for a source whose primary key is NULL, as
-        after a LEFT JOIN that matched nothing), with the ORM's converters applied."""
+        after a LEFT JOIN that matched nothing), with the ORM's converters applied;
+        ``None`` for the first ``skip`` sources, which are not built."""
         if len(row) != self._width:
             raise ValueError(f"The row has {len(row)} columns; the join selects {self._width}.")
         connection = connections[using]
         built: list[Model | None] = []
         start = 0
-        for source, attnames, pk_index, conversions in zip(
-            self.sources,
-            self._attnames,
-            self._pk_index,
-            self._conversions_for(connection),
-            strict=True,
+        for position, (source, attnames, pk_index, conversions) in enumerate(
+            zip(
+                self.sources,
+                self._attnames,
+                self._pk_index,
+                self._conversions_for(connection),
+                strict=True,
+            )
         ):
             values = list(row[start : start + len(attnames)])
             start += len(attnames)
-            if values[pk_index] is None:
+            if position < skip or values[pk_index] is None:
                 built.append(None)
                 continue
             for index, converters, col in conversions:
@@ -124,10 +129,12 @@ class Join:
         return built
 
     def fetch(
-        self, sql: str, params: Sequence[Any], using: str = "default"
+        self, sql: str, params: Sequence[Any], using: str = "default", once: int = 0
     ) -> list[list[Model | None]]:
-        """Run ``sql`` (whose SELECT list is :meth:`select_list`): the instances of each row."""
+        """Run ``sql`` (whose SELECT list is :meth:`select_list`): the instances of each row.
+        The first ``once`` sources are the same in every row (one row joined to many): they
+        are built from the first row only, and are ``None`` in the others."""
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        return [self.instances(row, using) for row in rows]
+        return [self.instances(row, using, once if i else 0) for i, row in enumerate(rows)]

@@ -8,7 +8,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.crypto import DecryptionError
 from core.fields import EncryptedJSONField
+from credentials.types import public_data
 
 
 class CredentialType(models.TextChoices):
@@ -38,6 +40,12 @@ class Credential(models.Model):
     errors = models.JSONField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     redact_fields = models.JSONField(default=list, blank=True)
+    # The non-secret fields of ``data`` in plaintext (``credentials.types.public_data``), so
+    # that answering a credential decrypts nothing. Kept in step by :meth:`save`; checked
+    # against the ciphertext whenever ``data`` is decrypted (:meth:`sealed_opened`), so a
+    # changed or copied value is refused where the credential is used. None: not known
+    # (a row the backfill could not decrypt): the answer decrypts ``data`` instead.
+    public = models.JSONField(null=True, blank=True, editable=False)
     # Plaintext copies of non-secret token facts, so the worker can find due tokens
     # without decrypting every row. ``token_expires_at`` mirrors ``data.expiresAt`` of an
     # ``oauth2-token`` and is kept in step by :meth:`save`, the one place data is written.
@@ -62,6 +70,11 @@ class Credential(models.Model):
                 name="credential_refresh_due",
                 condition=models.Q(token_expires_at__isnull=False),
             ),
+            # The list's keyset order within the organisation, and with ?type= (core.api).
+            models.Index(fields=["organisation", "created_at", "id"], name="credential_page"),
+            models.Index(
+                fields=["organisation", "type", "created_at", "id"], name="credential_type_page"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -69,11 +82,31 @@ class Credential(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
-        if update_fields is None or "data" in update_fields:
+        if update_fields is None or {"data", "type", "redact_fields"} & set(update_fields):
             self.token_expires_at = token_expiry(self.type, self.data)
+            self.public = public_data(self.type, self.data, self.redact_fields)
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "token_expires_at"}
+                kwargs["update_fields"] = {*update_fields, "token_expires_at", "public"}
         super().save(*args, **kwargs)
+
+    def shown_data(self) -> dict[str, object]:
+        """The non-secret fields of ``data``, without decrypting it when ``public`` is known."""
+        if self.public is not None:
+            return dict(self.public)
+        return public_data(self.type, self.data, self.redact_fields)
+
+    def sealed_opened(self, field: EncryptedJSONField, value: Any) -> None:
+        """Called by the encrypted field when it has decrypted ``value`` from this row: the
+        plaintext ``public`` must be what the ciphertext says, else the row was altered."""
+        if field.attname != "data" or "public" in self.get_deferred_fields():
+            return
+        if self.public is not None and self.public != public_data(
+            self.type, value, self.redact_fields
+        ):
+            raise DecryptionError(
+                "Decryption refused: the credential's plaintext fields do not match its "
+                "ciphertext (the row was altered)."
+            )
 
 
 def token_expiry(type_name: str, data: object) -> datetime | None:

@@ -15,7 +15,7 @@ from core.openapi import paginated
 from core.wire import Choice, Computed, Output, Text, Timestamp, Uuid
 from credentials import models
 from credentials.inputs import CREDENTIAL_INPUTS, DATA_WRAPPERS, camel
-from credentials.types import CREDENTIAL_TYPES, data_key_for, public_data
+from credentials.types import CREDENTIAL_TYPES, data_key_for
 
 _REDACT_TYPED = "The type's own secret fields, left out of `data`; ignored on input."
 _REDACT_FREE = "The data keys that are secret (write-only); set on input."
@@ -50,9 +50,8 @@ class Credential(Output):
 
     @staticmethod
     def data_of(credential: models.Credential) -> dict[str, Any]:
-        stored_redact = credential.redact_fields or []
-        inner = public_data(credential.type, credential.data, stored_redact)
-        return {data_key_for(credential.type): inner}
+        # The plaintext copy of the non-secret fields: answering decrypts nothing.
+        return {data_key_for(credential.type): credential.shown_data()}
 
     @staticmethod
     def redact_fields_of(credential: models.Credential) -> list[str]:

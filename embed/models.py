@@ -40,6 +40,8 @@ class Hub(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The list's keyset order within the organisation (core.api.CursorPagination).
+        indexes = [models.Index(fields=["organisation", "created_at", "id"], name="hub_page")]
 
     def __str__(self) -> str:
         return self.name
@@ -61,6 +63,10 @@ class EndUser(models.Model):
         verbose_name = "end user"
         constraints = [
             models.UniqueConstraint(fields=["hub", "external_id"], name="end_user_external_id")
+        ]
+        # A hub's list of end users, in its keyset order (core.api.CursorPagination).
+        indexes = [
+            models.Index(fields=["organisation", "hub", "created_at", "id"], name="end_user_page")
         ]
 
     def __str__(self) -> str:

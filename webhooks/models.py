@@ -69,6 +69,10 @@ class WebhookEndpoint(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "webhook endpoint"
+        # The list's keyset order within the organisation (core.api.CursorPagination).
+        indexes = [
+            models.Index(fields=["organisation", "created_at", "id"], name="webhook_endpoint_page")
+        ]
 
     def __str__(self) -> str:
         return self.description or self.url
@@ -127,7 +131,8 @@ class WebhookDelivery(models.Model):
                 condition=Q(delivered_at__isnull=True, dead_at__isnull=True),
                 name="webhook_delivery_due",
             ),
-            models.Index(fields=["endpoint", "created_at"], name="webhook_delivery_endpoint"),
+            # An endpoint's list of deliveries, in its keyset order (core.api).
+            models.Index(fields=["endpoint", "created_at", "id"], name="webhook_delivery_page"),
         ]
 
     def __str__(self) -> str:

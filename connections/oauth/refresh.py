@@ -388,14 +388,21 @@ def token_refresh(
     return outcome
 
 
-def access_token_get(connection: Connection, *, force_refresh: bool = False) -> AccessToken:
+def access_token_get(
+    connection: Connection,
+    *,
+    force_refresh: bool = False,
+    link: ConnectionCredential | None = None,
+) -> AccessToken:
     """The access token of ``connection``, refreshed first when due or when forced.
 
     Due means expiring within the config's ``refreshMarginSeconds``; a token without an
     expiry is used until the provider refuses it (then ``force_refresh``). Never returns
-    the refresh token.
+    the refresh token. ``link``: the token link, when the caller read it already
+    (``connections.selectors.connection_token_link``).
     """
-    link = token_link(connection)
+    if link is None:
+        link = token_link(connection)
     current = AccessToken.from_credential(link.credential)
     if not force_refresh and not refresh_due(current, config_of(link)):
         return current

@@ -499,7 +499,13 @@ def test_it_stores_no_secret_in_plain_text(alice):
     dump = raw_table("credentials_credential")
     for secret in ALL_SECRETS:
         assert secret not in dump
-    assert "client-1" not in dump  # the whole data object is encrypted, not only secrets
+    # The whole data object is encrypted, not only the secrets; the non-secret fields are
+    # also kept in plaintext (``public``), so that answering a credential decrypts nothing.
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT data, public FROM credentials_credential")
+        rows = cursor.fetchall()
+    assert all("client-1" not in data for data, _public in rows)
+    assert any("client-1" in repr(public) for _data, public in rows)
 
 
 # --- outsiders -----------------------------------------------------------------------
