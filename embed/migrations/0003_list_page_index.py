@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('connectors', '0004_list_page_index'),
-        ('embed', '0001_initial'),
+        ('embed', '0002_signing_keys'),
         ('organisations', '0002_cache_table'),
     ]
 
