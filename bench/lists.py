@@ -285,26 +285,33 @@ def main() -> None:
     names = list(targets)
     results = {name: load.Result(name) for name in names}
     paired: dict[str, list[float]] = {name: [] for name in names}
-    cpu: dict[str, list[float]] = {name: [] for name in names}  # worker CPU µs per request
+    paired_cpu: dict[str, list[float]] = {name: [] for name in names}
     try:
         load.wait_for(port, server)
         for name in names:  # warm up every worker and connection
             load.drive(port, targets[name], 1.0, args.concurrency, load.Result(name))
+        # Server CPU per request, as bench/run.py takes it: gunicorn's workers and the
+        # database's server processes (the load generator's are apart).
+        backends = run.backend_pids(run.DB_NAME)
 
-        def measured(name: str) -> None:
-            before, served = load.worker_cpu_seconds(server.pid), len(results[name].latencies)
-            load.drive(port, targets[name], args.seconds, args.concurrency, results[name])
-            spent = load.worker_cpu_seconds(server.pid) - before
-            cpu[name].append(1e6 * spent / max(len(results[name].latencies) - served, 1))
+        def server_cpu() -> float:
+            return load.worker_cpu_seconds(server.pid) + load.process_cpu_seconds(backends)
 
+        baseline = results[names[0]]
         for _ in range(args.rounds):
             for name in names[1:]:
-                measured(names[0])
-                paired[name].append(results[names[0]].per_round[-1])
-                paired_cpu = cpu[names[0]][-1]
-                measured(name)
-                cpu[name][-1] = cpu[name][-1] / paired_cpu  # as a multiple of the no-op's
-        cpu[names[0]] = [1.0] * args.rounds
+                load.drive(
+                    port, targets[names[0]], args.seconds, args.concurrency, baseline, server_cpu
+                )
+                paired[name].append(baseline.per_round[-1])
+                paired_cpu[name].append(baseline.per_round_cpu[-1])
+                load.drive(
+                    port, targets[name], args.seconds, args.concurrency, results[name], server_cpu
+                )
+        cpu = {
+            name: load.round_ratios(results[name].per_round_cpu, paired_cpu[name])
+            for name in names[1:]
+        }
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -337,7 +344,7 @@ def report(
         f"{args.big:,} connections"
     )
     machine = load.machine_description(run.postgres_version(), load_before)
-    cpu_lines = ["", "worker CPU per request, as a multiple of the no-op run just before it:"]
+    cpu_lines = ["", "server CPU per request, as a multiple of the no-op run just before it:"]
     for name in names[1:]:
         low, mid, high = load.spread(cpu[name])
         cpu_lines.append(f"  {name:<34}{mid:>6.2f}x ({low:.2f}-{high:.2f})")
