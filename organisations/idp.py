@@ -193,12 +193,8 @@ def _current(issuer: str) -> _Keys:
     return state
 
 
-def _refetch_allowed(state: _Keys) -> bool:
-    """At most one refetch a minute: in this process, and across processes."""
-    now = clock()
-    if now - state.refetched_at < REFETCH_SECONDS:
-        return False
-    state.refetched_at = now
+def _gate_open(state: _Keys, now: float) -> bool:
+    """The refetch gate every process shares: open to one of them a minute."""
     gate = _shared_key(state.issuer, "refetch")
     cache = _cache()
     if cache.add(gate, now, timeout=int(REFETCH_SECONDS)):
@@ -225,10 +221,12 @@ def signing_keys_refetched() -> list[dict[str, Any]] | None:
     when a refetch is not allowed now (one a minute) or brought nothing new."""
     with _lock:
         state = _current(settings.PATCHBAY_IDP_ISSUER)
-        before = state.key_set
-        if not _refetch_allowed(state):
-            return None
-        if not _from_shared(state):
+        before, now = state.key_set, clock()
+        if now - state.refetched_at < REFETCH_SECONDS:
+            return None  # this process refetched (or looked) less than a minute ago
+        state.refetched_at = now
+        # Another process may have refetched already: its keys are in the shared cache.
+        if not _from_shared(state) and _gate_open(state, now):
             try:
                 _fetch(state)
             except IdpUnavailable as exc:

@@ -278,6 +278,19 @@ def test_a_key_the_idp_rotated_out_is_refused_after_the_refetch_window(idp, alic
     assert idp.jwks_requests == 3
 
 
+def test_a_process_takes_the_keys_another_refetched_without_fetching(idp, alice):
+    import copy
+
+    assert bearer(idp.token(alice.org_id)).get(alice.url("connectors")).status_code == 200
+    other_process = copy.deepcopy(idp_keys._state)  # same keys, its own memory
+    idp.keys.insert(0, make_key("rsa-2"))
+    rotated = bearer(idp.token(alice.org_id))
+    assert rotated.get(alice.url("connectors")).status_code == 200  # this one refetches
+    idp_keys._state = other_process
+    assert rotated.get(alice.url("connectors")).status_code == 200  # that one reads the cache
+    assert idp.jwks_requests == 2
+
+
 def test_a_flood_of_unknown_kids_costs_one_jwks_fetch_a_minute(idp, alice, clock):
     assert bearer(idp.token(alice.org_id)).get(alice.url("connectors")).status_code == 200
     for n in range(30):
